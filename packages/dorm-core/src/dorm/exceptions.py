@@ -34,6 +34,7 @@ __all__ = [
     "ObjectDoesNotExist",
     "OperationalError",
     "PoolTimeout",
+    "QueryCanceledError",
     "ProgrammingError",
     "ProtectedError",
     "ReadOnlyModelError",
@@ -239,6 +240,14 @@ class ProgrammingError(DatabaseError):
 
 class NotSupportedError(DatabaseError):
     """The backend does not support the requested feature."""
+
+
+class QueryCanceledError(OperationalError):
+    """The database cancelled the statement (statement timeout or a cancel request).
+
+    Backends raise it for ``Statement.timeout_ms`` expiries and cancellations so
+    that wrappers (budgets) can tell a cancelled statement from other failures.
+    """
 
 
 class PoolTimeout(OperationalError):
