@@ -49,11 +49,14 @@ __all__ = [
     "KNOWN_PUBLIC_NAMES",
     "Kernel",
     "hookimpl",
+    "hookspec",
     "kernel",
     "reset_backend_cache",
 ]
 
 hookimpl: Final = pluggy.HookimplMarker("dorm")
+#: For plugins publishing their own hook specs from ``dorm_addhooks``.
+hookspec: Final = pluggy.HookspecMarker("dorm")
 
 PLUGINS_GROUP: Final = "djanorm.plugins"
 BACKENDS_GROUP: Final = "djanorm.backends"
