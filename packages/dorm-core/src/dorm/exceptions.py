@@ -117,6 +117,7 @@ class ValidationError(DormError, ValueError):
     ) -> None:
         self.code = code
         self.params = params
+        self.messages: list[str]
         if isinstance(message, dict):
             self.error_dict: dict[str, list[str]] = {}
             for field, messages in message.items():

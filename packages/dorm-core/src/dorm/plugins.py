@@ -26,7 +26,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import pluggy
 
@@ -155,9 +155,8 @@ class Kernel:
         if self._loaded:
             return
         with self._lock:
-            if self._loaded:
+            if not self._claim_loading():
                 return
-            self._loaded = True
             autoload = self._autoload
             if autoload is None:
                 autoload = not os.environ.get(AUTOLOAD_ENV)
@@ -176,6 +175,13 @@ class Kernel:
                         f"{AUTOLOAD_ENV}=1 to start without plugins."
                     ) from exc
                 self.register(plugin, name=ep.name)
+
+    def _claim_loading(self) -> bool:
+        """True for the one caller that gets to load (double-checked under the lock)."""
+        if self._loaded:
+            return False
+        self._loaded = True
+        return True
 
     # -- backends -----------------------------------------------------------
 
@@ -253,7 +259,7 @@ class Kernel:
         if wrappers is None:
             impls = self.pm.hook.dorm_statement.get_hookimpls()
             # pluggy lists implementations in call order (last registered first).
-            wrappers = tuple(impl.function for impl in reversed(impls))
+            wrappers = tuple(cast("_StatementWrapper", impl.function) for impl in reversed(impls))
             self._wrappers = wrappers
         return wrappers
 
