@@ -1,0 +1,3 @@
+"""The ``djanorm`` entry of the ``pytest11`` group.  No fixtures yet."""
+
+from __future__ import annotations
