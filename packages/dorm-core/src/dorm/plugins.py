@@ -258,8 +258,9 @@ class Kernel:
         wrappers = self._wrappers
         if wrappers is None:
             impls = self.pm.hook.dorm_statement.get_hookimpls()
-            # pluggy lists implementations in call order (last registered first).
-            wrappers = tuple(cast("_StatementWrapper", impl.function) for impl in reversed(impls))
+            # get_hookimpls() lists implementations in registration order (pluggy *calls*
+            # them last-registered first); the contract is "first registered is outermost".
+            wrappers = tuple(cast("_StatementWrapper", impl.function) for impl in impls)
             self._wrappers = wrappers
         return wrappers
 
