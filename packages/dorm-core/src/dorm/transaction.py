@@ -9,8 +9,9 @@ Rules (see ``docs/transactions.md``):
   (``features.supports_savepoints``); elsewhere (DuckDB) they are no-op
   boundaries, and an error escaping one makes the outer block roll back.
 * Tasks started inside an ``aatomic()`` block inherit it and share its
-  connection one statement at a time (a lock serialises them; nested
-  blocks inside such tasks hold the lock for their whole duration).
+  connection one statement at a time (a lock per block serialises them; a
+  nested block holds its parent block's lock for its whole duration, and
+  tasks gathered inside the nested block take turns on its own lock).
 * A task that outlives the block never reuses its connection: once the
   block has ended its statements run in autocommit on a fresh connection.
 * ``on_commit(fn)`` runs ``fn`` after the outermost block commits; it is
@@ -66,47 +67,57 @@ def _next_savepoint_name() -> str:
 
 
 class _Frame:
-    __slots__ = ("savepoint", "callbacks_mark", "token")
+    """One block of a transaction.  Async frames also carry the lock that
+    serialises the statements of the tasks running inside them."""
 
-    def __init__(self, savepoint: str | None, callbacks_mark: int, token: Token[Any] | None) -> None:
+    __slots__ = ("savepoint", "callbacks_mark", "token", "parent", "closed", "frame_token", "_lock")
+
+    def __init__(
+        self, savepoint: str | None, callbacks_mark: int, token: Token[Any] | None, parent: _Frame | None = None
+    ) -> None:
         self.savepoint = savepoint
         self.callbacks_mark = callbacks_mark
         self.token = token
-
-
-class _TaskLock:
-    """A lock re-entrant per asyncio task; serialises the tasks sharing one transaction."""
-
-    __slots__ = ("_lock", "_owner", "_depth")
-
-    def __init__(self) -> None:
+        self.parent = parent
+        self.closed = False
+        self.frame_token: Token[Any] | None = None
         self._lock: asyncio.Lock | None = None
-        self._owner: asyncio.Task[Any] | None = None
-        self._depth = 0
 
-    async def acquire(self) -> None:
-        task = asyncio.current_task()
-        if self._owner is task and task is not None:
-            self._depth += 1
-            return
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        await self._lock.acquire()
-        self._owner = task
-        self._depth = 1
+    @property
+    def lock(self) -> asyncio.Lock:
+        lock = self._lock
+        if lock is None:
+            lock = self._lock = asyncio.Lock()
+        return lock
 
-    def release(self) -> None:
-        self._depth -= 1
-        if self._depth == 0:
-            self._owner = None
-            assert self._lock is not None
-            self._lock.release()
+
+#: The async block each context is in, per alias (tasks inherit it with the context).
+_async_frames: ContextVar[dict[str, _Frame] | None] = ContextVar("dorm_async_frames", default=None)
+
+
+def _push_frame(alias: str, frame: _Frame) -> Token[Any]:
+    frames = dict(_async_frames.get() or {})
+    frames[alias] = frame
+    return _async_frames.set(frames)
+
+
+def _open_frame(tx: Transaction) -> _Frame:
+    """The innermost still-open block of ``tx`` that this context runs in.
+
+    A task started inside a nested block that has since ended falls back to
+    the enclosing block (the transaction itself is still open)."""
+    frame = (_async_frames.get() or {}).get(tx.alias)
+    if frame is None:
+        return tx.frames[0]
+    while frame.closed and frame.parent is not None:
+        frame = frame.parent
+    return frame
 
 
 class Transaction:
     """The state of one open transaction on one alias (shared by nested blocks)."""
 
-    __slots__ = ("alias", "backend", "connection", "is_async", "frames", "callbacks", "closed", "needs_rollback", "lock")
+    __slots__ = ("alias", "backend", "connection", "is_async", "frames", "callbacks", "closed", "needs_rollback")
 
     def __init__(self, alias: str, backend: BaseDatabaseWrapper, connection: Any, is_async: bool) -> None:
         self.alias = alias
@@ -117,7 +128,6 @@ class Transaction:
         self.callbacks: list[Callable[[], Any]] = []
         self.closed = False
         self.needs_rollback = False
-        self.lock = _TaskLock() if is_async else None
 
     def sync_connection(self) -> BaseConnection:
         if self.is_async:
@@ -139,13 +149,16 @@ class Transaction:
 
     @asynccontextmanager
     async def statement_lock(self) -> AsyncIterator[None]:
-        lock = self.lock
-        assert lock is not None
-        await lock.acquire()
-        try:
+        """Hold the connection for one statement of the calling task.
+
+        The lock is the one of the innermost block the task runs in: the
+        tasks inside one block take turns, and a nested block holds its
+        parent's lock for its whole duration, so nobody outside it can slip
+        a statement into its savepoint.  After acquiring, check
+        :attr:`closed`: the transaction may have ended meanwhile.
+        """
+        async with _open_frame(self).lock:
             yield
-        finally:
-            lock.release()
 
 
 def current_transaction(alias: str) -> Transaction | None:
@@ -336,7 +349,9 @@ class AsyncAtomic:
                 await asyncio.shield(backend.arelease(conn, broken=True))
                 raise
             tx = Transaction(alias, backend, conn, is_async=True)
-            tx.frames.append(_Frame(None, 0, _push(tx)))
+            frame = _Frame(None, 0, _push(tx))
+            frame.frame_token = _push_frame(alias, frame)
+            tx.frames.append(frame)
             return
         if self.durable:
             raise TransactionManagementError(
@@ -344,17 +359,19 @@ class AsyncAtomic:
                 f"(alias {alias!r}). Move the durable block out, or drop durable=True."
             )
         tx.async_connection()
-        assert tx.lock is not None
-        await tx.lock.acquire()  # held for the whole nested block
+        parent = _open_frame(tx)
+        await parent.lock.acquire()  # held for the whole nested block
         savepoint = None
         try:
             if self.savepoint and tx.backend.features.supports_savepoints and not tx.needs_rollback:
                 savepoint = _next_savepoint_name()
                 await tx.connection.savepoint(savepoint)
         except BaseException:
-            tx.lock.release()
+            parent.lock.release()
             raise
-        tx.frames.append(_Frame(savepoint, len(tx.callbacks), None))
+        frame = _Frame(savepoint, len(tx.callbacks), None, parent)
+        frame.frame_token = _push_frame(alias, frame)
+        tx.frames.append(frame)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -362,24 +379,34 @@ class AsyncAtomic:
         alias = self.using or "default"
         tx = current_transaction(alias)
         assert tx is not None, "aatomic() exit without a matching enter"
-        frame = tx.frames.pop()
+        frame = (_async_frames.get() or {}).get(alias) or tx.frames[-1]
         conn = tx.connection
         if frame.token is None:  # nested block
+            parent = frame.parent
+            assert parent is not None
             try:
-                if frame.savepoint is None:
-                    if exc is not None:
-                        tx.needs_rollback = True
+                async with frame.lock:  # let statements of tasks inside the block finish
+                    if frame.savepoint is None:
+                        if exc is not None:
+                            tx.needs_rollback = True
+                            del tx.callbacks[frame.callbacks_mark :]
+                    elif exc is None:
+                        await conn.release_savepoint(frame.savepoint)
+                    else:
+                        await conn.rollback_to_savepoint(frame.savepoint)
                         del tx.callbacks[frame.callbacks_mark :]
-                elif exc is None:
-                    await conn.release_savepoint(frame.savepoint)
-                else:
-                    await conn.rollback_to_savepoint(frame.savepoint)
-                    del tx.callbacks[frame.callbacks_mark :]
             finally:
-                assert tx.lock is not None
-                tx.lock.release()
+                frame.closed = True
+                tx.frames.remove(frame)
+                if frame.frame_token is not None:
+                    _async_frames.reset(frame.frame_token)
+                parent.lock.release()
             return
+        frame.closed = True
+        tx.frames.remove(frame)
         tx.closed = True
+        assert frame.token is not None and frame.frame_token is not None
+        _async_frames.reset(frame.frame_token)
         _transactions.reset(frame.token)
         await _finish_async(tx, exc)
 

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from dorm.backends.base.connection import BaseAsyncConnection
 from dorm.backends.base.statement import Statement
-
 from dorm_sqlite.connection import SQLiteConnection
 
 if TYPE_CHECKING:
@@ -56,13 +55,13 @@ def _work(jobs: queue.SimpleQueue[_Job | None]) -> None:
         try:
             result = func(*args)
         except BaseException as error:  # delivered to the awaiting task
-            if loop is not None:
+            if loop is not None and future is not None:
                 try:
                     loop.call_soon_threadsafe(_fail, future, error)
                 except RuntimeError:  # the loop is closed: nobody is waiting
                     pass
         else:
-            if loop is not None:
+            if loop is not None and future is not None:
                 try:
                     loop.call_soon_threadsafe(_deliver, future, result)
                 except RuntimeError:
@@ -83,7 +82,7 @@ class SQLiteAsyncConnection(BaseAsyncConnection):
         super().__init__(wrapper, None)
         self.closed = False
 
-    @property  # type: ignore[override]
+    @property
     def in_transaction(self) -> bool:
         inner = self.inner
         return inner is not None and inner.in_transaction

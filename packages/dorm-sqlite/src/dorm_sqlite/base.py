@@ -36,7 +36,6 @@ from typing import Any, ClassVar
 
 from dorm.backends.base.base import BaseDatabaseWrapper
 from dorm.backends.base.connection import BaseAsyncConnection, BaseConnection
-
 from dorm_sqlite.async_connection import SQLiteAsyncConnection
 from dorm_sqlite.connection import ConnectionParams, SQLiteConnection, open_raw_connection
 from dorm_sqlite.features import DatabaseFeatures
@@ -68,7 +67,9 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         self._sync_connections: weakref.WeakSet[SQLiteConnection] = weakref.WeakSet()
         self._anchor: sqlite3.Connection | None = None
         self._journal_mode_set = False
-        self.pool = AsyncPool(self, int(settings_dict.get("MAX_POOL_SIZE", 10)), float(settings_dict.get("POOL_TIMEOUT", 30.0)))
+        self.pool = AsyncPool(
+            self, int(settings_dict.get("MAX_POOL_SIZE", 10)), float(settings_dict.get("POOL_TIMEOUT", 30.0))
+        )
 
     # -- opening ----------------------------------------------------------------
 

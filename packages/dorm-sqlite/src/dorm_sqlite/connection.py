@@ -20,7 +20,6 @@ from urllib.parse import quote
 from dorm.backends.base.connection import BaseConnection
 from dorm.backends.base.statement import FETCH_ALL, FETCH_NONE, FETCH_ONE, Statement
 from dorm.exceptions import ImproperlyConfigured
-
 from dorm_sqlite.errors import translate_error
 from dorm_sqlite.functions import register_functions
 

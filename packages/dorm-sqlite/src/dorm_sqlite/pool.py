@@ -13,7 +13,6 @@ from threading import Lock
 from typing import TYPE_CHECKING, Any
 
 from dorm.exceptions import PoolTimeout
-
 from dorm_sqlite.async_connection import SQLiteAsyncConnection
 
 if TYPE_CHECKING:

@@ -214,7 +214,8 @@ async def arun(stmt: Statement, *, script: bool = False) -> Statement:
     tx = current_transaction(stmt.alias)
     if tx is not None:
         async with tx.statement_lock():
-            return await arun_on(tx.async_connection(), stmt, script=script)
+            if not tx.closed:  # it may have ended while this task waited its turn
+                return await arun_on(tx.async_connection(), stmt, script=script)
     backend = connections[stmt.alias]
     conn = await backend.aacquire()
     kernel = plugins.kernel
