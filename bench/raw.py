@@ -1,0 +1,245 @@
+"""The floor: the raw driver running the same SQL each ORM runs.
+
+* SQLite: stdlib ``sqlite3``, one connection in autocommit mode
+  (``isolation_level=None``); the async scenario runs the same sync call
+  through ``asyncio.to_thread`` (a worker thread, as any asyncio program
+  using the stdlib driver must).
+* PostgreSQL: psycopg 3, one ``autocommit=True`` connection (sync) and one
+  ``AsyncConnection`` (async).
+
+Rows become small ``__slots__`` objects, the least an application does with
+them, so "materialise" compares like with like.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from common import (
+    AUTHOR_TABLE,
+    BOOK_TABLE,
+    N_AUTHORS,
+    N_BOOKS,
+    PAGE,
+    PG_DSN,
+    Scenario,
+    author_pk,
+    expect,
+    expected_author_name,
+    new_author,
+    new_books,
+)
+
+
+class RawAuthor:
+    __slots__ = ("id", "name", "email", "age")
+
+    def __init__(self, id: int, name: str, email: str, age: int) -> None:
+        self.id = id
+        self.name = name
+        self.email = email
+        self.age = age
+
+
+class RawBook:
+    __slots__ = ("id", "title", "pages", "rating", "author_id", "author")
+
+    def __init__(self, id: int, title: str, pages: int, rating: float, author_id: int) -> None:
+        self.id = id
+        self.title = title
+        self.pages = pages
+        self.rating = rating
+        self.author_id = author_id
+
+
+def _sql(ph: str) -> dict[str, str]:
+    a, b = f'"{AUTHOR_TABLE}"', f'"{BOOK_TABLE}"'
+    return {
+        "pk_read": f'SELECT "id", "name", "email", "age" FROM {a} WHERE "id" = {ph} LIMIT 21',
+        "count": f'SELECT COUNT(*) FROM {b} WHERE "author_id" = {ph}',
+        "page": f'SELECT "id", "title", "pages", "rating", "author_id" FROM {b} ORDER BY "id" ASC LIMIT {PAGE}',
+        "join": (
+            f'SELECT {b}."id", {b}."title", {b}."pages", {b}."rating", {b}."author_id", '
+            f'{a}."id", {a}."name", {a}."email", {a}."age" FROM {b} INNER JOIN {a} '
+            f'ON ({b}."author_id" = {a}."id") ORDER BY {b}."id" ASC LIMIT {PAGE}'
+        ),
+        "insert": f'INSERT INTO {a} ("name", "email", "age") VALUES ({ph}, {ph}, {ph})',
+        "bulk": f'INSERT INTO {b} ("title", "pages", "rating", "author_id") VALUES ({ph}, {ph}, {ph}, {ph})',
+        "update": f'UPDATE {a} SET "age" = {ph} WHERE "id" = {ph}',
+    }
+
+
+def _check_page(books: list[Any]) -> None:
+    expect("materialise_100", (len(books), books[0].title, books[-1].id), (PAGE, "Book 1", PAGE))
+
+
+def _check_join(names: list[str]) -> None:
+    expect("select_related_100", (len(names), names[0], names[-1]), (PAGE, "Author 1", f"Author {PAGE}"))
+
+
+def _check_name(obj: Any) -> None:
+    expect("pk_read", obj.name, expected_author_name(0))
+
+
+def _check_count(n: int) -> None:
+    expect("filtered_count", n, N_BOOKS // N_AUTHORS)
+
+
+def _check_pk(pk: Any) -> None:
+    expect("insert_one", isinstance(pk, int) and pk > N_AUTHORS, True)
+
+
+class RawSQLiteSuite:
+    """Raw ``sqlite3``."""
+
+    label = "raw sqlite3"
+
+    def __init__(self, path: str) -> None:
+        import sqlite3
+
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.sql = _sql("?")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def scenarios(self) -> list[Scenario]:
+        conn, sql = self.conn, self.sql
+        q_pk, q_count, q_page, q_join = sql["pk_read"], sql["count"], sql["page"], sql["join"]
+        q_insert, q_bulk, q_update = sql["insert"], sql["bulk"], sql["update"]
+
+        def pk_read(i: int) -> RawAuthor:
+            row = conn.execute(q_pk, (author_pk(i),)).fetchone()
+            return RawAuthor(*row)
+
+        def filtered_count(i: int) -> int:
+            return conn.execute(q_count, (author_pk(i),)).fetchone()[0]
+
+        def materialise(i: int) -> list[RawBook]:
+            return [RawBook(*r) for r in conn.execute(q_page).fetchall()]
+
+        def select_related(i: int) -> list[str]:
+            names = []
+            for r in conn.execute(q_join).fetchall():
+                book = RawBook(r[0], r[1], r[2], r[3], r[4])
+                book.author = RawAuthor(r[5], r[6], r[7], r[8])
+                names.append(book.author.name)
+            return names
+
+        def insert_one(i: int) -> int:
+            return conn.execute(q_insert, new_author(i)).lastrowid
+
+        def bulk_insert(i: int) -> None:
+            conn.execute("BEGIN")
+            try:
+                conn.executemany(q_bulk, new_books(author_pk(i)))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+        def update_one(i: int) -> None:
+            conn.execute(q_update, (30 + i % 7, author_pk(i)))
+
+        async def async_pk_read(i: int) -> RawAuthor:
+            return await asyncio.to_thread(pk_read, i)
+
+        return [
+            Scenario("pk_read", pk_read, check=_check_name),
+            Scenario("filtered_count", filtered_count, check=_check_count),
+            Scenario("materialise_100", materialise, check=_check_page),
+            Scenario("select_related_100", select_related, check=_check_join),
+            Scenario("async_pk_read", aop=async_pk_read, check=_check_name, note="asyncio.to_thread(sync read)"),
+            Scenario("insert_one", insert_one, check=_check_pk),
+            Scenario("bulk_insert_1000", bulk_insert, note="BEGIN; executemany; COMMIT"),
+            Scenario("update_one", update_one),
+        ]
+
+
+class RawPostgresSuite:
+    """Raw psycopg 3 (sync connection + AsyncConnection)."""
+
+    label = "raw psycopg"
+
+    def __init__(self) -> None:
+        import psycopg
+
+        self.psycopg = psycopg
+        self.conn = psycopg.connect(PG_DSN, autocommit=True)
+        self.aconn: Any = None
+        self.sql = _sql("%s")
+        self.sql["insert"] += ' RETURNING "id"'
+
+    async def aopen(self) -> None:
+        self.aconn = await self.psycopg.AsyncConnection.connect(PG_DSN, autocommit=True)
+
+    async def aclose(self) -> None:
+        if self.aconn is not None:
+            await self.aconn.close()
+            self.aconn = None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def scenarios(self) -> list[Scenario]:
+        conn, sql, suite = self.conn, self.sql, self
+        q_pk, q_count, q_page, q_join = sql["pk_read"], sql["count"], sql["page"], sql["join"]
+        q_insert, q_bulk, q_update = sql["insert"], sql["bulk"], sql["update"]
+
+        def pk_read(i: int) -> RawAuthor:
+            with conn.cursor() as cur:
+                cur.execute(q_pk, (author_pk(i),))
+                return RawAuthor(*cur.fetchone())
+
+        def filtered_count(i: int) -> int:
+            with conn.cursor() as cur:
+                cur.execute(q_count, (author_pk(i),))
+                return cur.fetchone()[0]
+
+        def materialise(i: int) -> list[RawBook]:
+            with conn.cursor() as cur:
+                cur.execute(q_page)
+                return [RawBook(*r) for r in cur.fetchall()]
+
+        def select_related(i: int) -> list[str]:
+            names = []
+            with conn.cursor() as cur:
+                cur.execute(q_join)
+                for r in cur.fetchall():
+                    book = RawBook(r[0], r[1], r[2], r[3], r[4])
+                    book.author = RawAuthor(r[5], r[6], r[7], r[8])
+                    names.append(book.author.name)
+            return names
+
+        def insert_one(i: int) -> int:
+            with conn.cursor() as cur:
+                cur.execute(q_insert, new_author(i))
+                return cur.fetchone()[0]
+
+        def bulk_insert(i: int) -> None:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(q_bulk, new_books(author_pk(i)))
+
+        def update_one(i: int) -> None:
+            with conn.cursor() as cur:
+                cur.execute(q_update, (30 + i % 7, author_pk(i)))
+
+        async def async_pk_read(i: int) -> RawAuthor:
+            async with suite.aconn.cursor() as cur:
+                await cur.execute(q_pk, (author_pk(i),))
+                return RawAuthor(*(await cur.fetchone()))
+
+        return [
+            Scenario("pk_read", pk_read, check=_check_name),
+            Scenario("filtered_count", filtered_count, check=_check_count),
+            Scenario("materialise_100", materialise, check=_check_page),
+            Scenario("select_related_100", select_related, check=_check_join),
+            Scenario("async_pk_read", aop=async_pk_read, check=_check_name, note="psycopg AsyncConnection"),
+            Scenario("insert_one", insert_one, check=_check_pk, note="INSERT ... RETURNING id"),
+            Scenario("bulk_insert_1000", bulk_insert, note="transaction + executemany (pipeline)"),
+            Scenario("update_one", update_one),
+        ]
+
+
+__all__ = ["N_AUTHORS", "RawPostgresSuite", "RawSQLiteSuite"]
