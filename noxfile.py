@@ -78,7 +78,7 @@ PACKAGES: dict[str, Package] = {
     ),
     "djanorm-mypy": Package("packages/djanorm-mypy", "djanorm_mypy", requires=("dorm-core",)),
     # The meta-distribution; its tests (tests/ at the root) check the packaging itself.
-    "djanorm": Package(".", None, requires=("dorm-core", "dorm-sqlite")),
+    "djanorm": Package(".", None, requires=("dorm-core", "dorm-sqlite"), test_deps=("nox",)),
 }
 
 
