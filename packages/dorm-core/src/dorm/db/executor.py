@@ -102,6 +102,16 @@ def _exit_wrappers(gens: _Wrappers, stmt: Statement, exc: BaseException | None) 
         raise exc
 
 
+def _enter_wrappers_before_checkout(stmt: Statement) -> _Wrappers:
+    """Outside a transaction, wrappers start before the connection checkout.
+
+    So a wrapper can refuse a statement (an open circuit breaker) without
+    waiting for a connection, and sees a failed checkout (a database that is
+    down) as the statement's failure.  ``stmt.connection`` is still None then.
+    """
+    return _enter_wrappers(stmt) if plugins.kernel.statement_wrappers() else ()
+
+
 def _log(stmt: Statement) -> None:
     duration = stmt.duration
     if duration >= slow_query_seconds:
@@ -110,7 +120,8 @@ def _log(stmt: Statement) -> None:
         level = _DEBUG
     else:
         return
-    rows = len(stmt.rows) if stmt.rows is not None else stmt.rowcount
+    # rows returned, else rows affected (a DML run with FETCH_ALL returns an empty list)
+    rows = len(stmt.rows) if stmt.rows else max(stmt.rowcount, 0)
     logger.log(
         level,
         "(%.3f ms) alias=%s rows=%s %s; params=%r",
@@ -128,10 +139,14 @@ def _log(stmt: Statement) -> None:
 # --------------------------------------------------------------------------
 
 
-def run_on(conn: BaseConnection, stmt: Statement, *, script: bool = False) -> Statement:
-    """Execute ``stmt`` on a given connection with wrappers, timing and logging."""
+def run_on(conn: BaseConnection, stmt: Statement, *, script: bool = False, gens: _Wrappers | None = None) -> Statement:
+    """Execute ``stmt`` on a given connection with wrappers, timing and logging.
+
+    ``gens``: wrappers already entered by the caller (before the checkout).
+    """
     stmt.connection = conn
-    gens = _enter_wrappers(stmt) if plugins.kernel.statement_wrappers() else ()
+    if gens is None:
+        gens = _enter_wrappers(stmt) if plugins.kernel.statement_wrappers() else ()
     start = perf_counter()
     try:
         if script:
@@ -158,12 +173,18 @@ def run(stmt: Statement, method: str = "execute", *, script: bool = False) -> St
     if tx is not None:
         return run_on(tx.sync_connection(), stmt, script=script)
     backend = connections[stmt.alias]
-    conn = backend.acquire()
+    gens = _enter_wrappers_before_checkout(stmt)
+    try:
+        conn = backend.acquire()
+    except BaseException as exc:
+        if gens:
+            _exit_wrappers(gens, stmt, exc)
+        raise
     kernel = plugins.kernel
     kernel.connection_acquired(stmt.alias, conn)
     broken = False
     try:
-        return run_on(conn, stmt, script=script)
+        return run_on(conn, stmt, script=script, gens=gens)
     except (OperationalError, InterfaceError):
         broken = True
         raise
@@ -181,10 +202,13 @@ def run_script(alias: str, sql: str) -> None:
 # --------------------------------------------------------------------------
 
 
-async def arun_on(conn: BaseAsyncConnection, stmt: Statement, *, script: bool = False) -> Statement:
+async def arun_on(
+    conn: BaseAsyncConnection, stmt: Statement, *, script: bool = False, gens: _Wrappers | None = None
+) -> Statement:
     """Async twin of :func:`run_on`."""
     stmt.connection = conn
-    gens = _enter_wrappers(stmt) if plugins.kernel.statement_wrappers() else ()
+    if gens is None:
+        gens = _enter_wrappers(stmt) if plugins.kernel.statement_wrappers() else ()
     start = perf_counter()
     try:
         if script:
@@ -217,12 +241,18 @@ async def arun(stmt: Statement, *, script: bool = False) -> Statement:
             if not tx.closed:  # it may have ended while this task waited its turn
                 return await arun_on(tx.async_connection(), stmt, script=script)
     backend = connections[stmt.alias]
-    conn = await backend.aacquire()
+    gens = _enter_wrappers_before_checkout(stmt)
+    try:
+        conn = await backend.aacquire()
+    except BaseException as exc:
+        if gens:
+            _exit_wrappers(gens, stmt, exc)
+        raise
     kernel = plugins.kernel
     kernel.connection_acquired(stmt.alias, conn)
     broken = False
     try:
-        return await arun_on(conn, stmt, script=script)
+        return await arun_on(conn, stmt, script=script, gens=gens)
     except (OperationalError, InterfaceError, asyncio.CancelledError):
         broken = True
         raise
