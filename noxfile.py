@@ -176,3 +176,13 @@ def docs(session: nox.Session) -> None:
     session.install("mkdocs>=1.5")
     session.run("mkdocs", "build", "--strict", "-f", str(config), *session.posargs)
 
+
+@nox.session
+def bench_compare(session: nox.Session) -> None:
+    """``bench/compare.py``: djanorm vs raw, Django, SQLAlchemy, Tortoise; not part of the default run.
+
+    Each competitor gets its own virtualenv under ``bench/.venvs/`` (created by
+    the script with pip), never this session's and never a dependency of ours.
+    """
+    install_local(session, tuple(PACKAGES))
+    session.run("python", str(ROOT / "bench" / "compare.py"), *session.posargs)
