@@ -504,3 +504,17 @@ async def test_sync_statement_in_async_block_is_refused(db: str) -> None:
     async with aatomic():
         with pytest.raises(RuntimeError, match="this event loop is already running"):
             add("sync")
+
+
+def test_other_context_in_the_same_thread_does_not_join_the_transaction(db: str) -> None:
+    """A transaction belongs to its context: code run in a fresh context (same thread)
+    gets another connection and reads the committed state."""
+    import contextvars
+
+    if db == "memory":
+        pytest.skip("in-memory readers wait for the writer's commit")
+    with atomic():
+        add("pending")
+        assert contextvars.Context().run(names) == []
+        assert names() == ["pending"]
+    assert contextvars.Context().run(names) == ["pending"]

@@ -111,14 +111,14 @@ class DatabaseWrapper(BaseDatabaseWrapper):
             if not conn.closed:
                 return conn
         conn = self.open_connection()
-        conn.spare = True  # type: ignore[attr-defined]
+        conn.spare = True
         return conn
 
     def release(self, connection: BaseConnection, *, broken: bool = False) -> None:
+        assert isinstance(connection, SQLiteConnection)
         if broken or connection.in_transaction:
-            assert isinstance(connection, SQLiteConnection)
             connection.reset()
-        if getattr(connection, "spare", False) and not getattr(connection, "closed", True):
+        if connection.spare and not connection.closed:
             self._local.__dict__.setdefault("spares", []).append(connection)
 
     # -- async checkout ---------------------------------------------------------
@@ -155,7 +155,7 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         stats: dict[str, Any] = {"status": "ok", "alias": self.alias, "vendor": self.vendor}
         stats.update(self.pool.stats())
         stats["thread_connections"] = sum(
-            1 for conn in list(self._sync_connections) if not conn.closed and not getattr(conn, "spare", False)
+            1 for conn in list(self._sync_connections) if not conn.closed and not conn.spare
         )
         return stats
 

@@ -143,6 +143,8 @@ class SQLiteConnection(BaseConnection):
         self._cursor = raw.cursor()
         self._busy_timeout = busy_timeout
         self.closed = False
+        #: An extra connection of its thread (used while the thread's own one is in another context's transaction).
+        self.spare = False
 
     # -- statements -------------------------------------------------------------
 

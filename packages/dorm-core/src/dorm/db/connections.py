@@ -139,45 +139,33 @@ class RawConnection:
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one statement; returns its rows (an empty list for statements without rows)."""
-        from dorm.db.executor import run
-
-        stmt = run(self._statement(sql, params), "execute")
+        stmt = _executor.run(self._statement(sql, params), "execute")
         return stmt.rows or []
 
     def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> int:
         """Run one statement for each parameter set; returns the total row count."""
-        from dorm.db.executor import run
-
         stmt = self._statement(sql, seq_of_params, many=True)
         stmt.fetch = FETCH_NONE
-        return run(stmt, "executemany").rowcount
+        return _executor.run(stmt, "executemany").rowcount
 
     def execute_script(self, sql: str) -> None:
         """Run several ``;``-separated statements without parameters."""
-        from dorm.db.executor import run_script
-
-        run_script(self.alias, sql)
+        _executor.run_script(self.alias, sql)
 
     async def aexecute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Async twin of :meth:`execute`."""
-        from dorm.db.executor import arun
-
-        stmt = await arun(self._statement(sql, params))
+        stmt = await _executor.arun(self._statement(sql, params))
         return stmt.rows or []
 
     async def aexecutemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> int:
         """Async twin of :meth:`executemany`."""
-        from dorm.db.executor import arun
-
         stmt = self._statement(sql, seq_of_params, many=True)
         stmt.fetch = FETCH_NONE
-        return (await arun(stmt)).rowcount
+        return (await _executor.arun(stmt)).rowcount
 
     async def aexecute_script(self, sql: str) -> None:
         """Async twin of :meth:`execute_script`."""
-        from dorm.db.executor import arun_script
-
-        await arun_script(self.alias, sql)
+        await _executor.arun_script(self.alias, sql)
 
     def __repr__(self) -> str:
         return f"<RawConnection alias={self.alias!r}>"
@@ -189,3 +177,8 @@ def get_connection(alias: str = DEFAULT_DB_ALIAS) -> RawConnection:
 
     settings.database(alias)  # fail early with "Database alias ... not found"
     return RawConnection(alias)
+
+
+# At the bottom: the executor imports this module, so this import sees it complete.
+# A module-level name keeps a per-statement ``from ... import`` (about 0.5 µs) off the raw path.
+from dorm.db import executor as _executor  # noqa: E402
