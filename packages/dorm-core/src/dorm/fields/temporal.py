@@ -1,0 +1,280 @@
+"""Dates, times, datetimes (``auto_now``/``auto_now_add``, ``USE_TZ``) and durations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Self, overload
+
+from dorm.exceptions import ValidationError
+from dorm.fields.base import Field
+
+if TYPE_CHECKING:
+    from dorm.backends.base.base import BaseDatabaseWrapper
+    from dorm.models.base import Model
+
+__all__ = ["DateField", "DateTimeField", "DurationField", "TimeField", "use_tz"]
+
+_UTC = dt.UTC
+
+
+def use_tz() -> bool:
+    """The ``USE_TZ`` setting (True when settings are not configured yet)."""
+    from dorm.conf import settings
+
+    return bool(settings.get("USE_TZ", True)) if settings.configured else True
+
+
+def now() -> dt.datetime:
+    """Current time: aware UTC with ``USE_TZ``, else naive local time."""
+    return dt.datetime.now(_UTC) if use_tz() else dt.datetime.now()
+
+
+class _AutoNowMixin:
+    auto_now: bool
+    auto_now_add: bool
+
+    def _init_auto(self, kwargs: dict[str, Any], auto_now: bool, auto_now_add: bool) -> None:
+        self.auto_now = auto_now
+        self.auto_now_add = auto_now_add
+        if auto_now or auto_now_add:
+            kwargs.setdefault("editable", False)
+            kwargs.setdefault("blank", True)
+        if auto_now and auto_now_add:
+            raise TypeError(
+                "auto_now and auto_now_add are mutually exclusive: auto_now already sets the value on every save, the first one included."
+            )
+
+
+class DateField(_AutoNowMixin, Field[dt.date]):
+    """A calendar date; accepts ``date`` objects and ISO strings (``"2024-05-01"``)."""
+
+    empty_strings_allowed = False
+
+    def __init__(
+        self, verbose_name: str | None = None, *, auto_now: bool = False, auto_now_add: bool = False, **kwargs: Any
+    ) -> None:
+        self._init_auto(kwargs, auto_now, auto_now_add)
+        super().__init__(verbose_name, **kwargs)
+
+    def coerce(self, value: Any) -> dt.date:
+        if isinstance(value, dt.datetime):
+            moment: dt.datetime = value
+            if moment.tzinfo is not None and use_tz():
+                moment = moment.astimezone(_UTC)
+            return moment.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise ValidationError(
+            f"'{getattr(self, 'name', 'value')}' must be a date (YYYY-MM-DD); got {value!r}.", code="invalid"
+        )
+
+    def pre_save(self, instance: Model, add: bool) -> Any:
+        if self.auto_now or (self.auto_now_add and add):
+            value = now().date()
+            instance.__dict__[self.attname] = value
+            return value
+        return super().pre_save(instance, add)
+
+    def get_db_prep_value(self, value: Any, wrapper: BaseDatabaseWrapper, prepared: bool = False) -> Any:
+        if not prepared:
+            value = self.get_prep_value(value)
+        return value
+
+    def get_db_converter(self, wrapper: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
+        return _date_from_db
+
+    def deconstruct(self) -> tuple[str | None, str, list[Any], dict[str, Any]]:
+        name, path, args, kwargs = super().deconstruct()
+        return name, path, args, kwargs
+
+
+def _date_from_db(value: Any) -> Any:
+    if value is None or type(value) is dt.date:
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value
+
+
+class DateTimeField(DateField):
+    """A timestamp.  With ``USE_TZ`` (the default) values are aware and stored in UTC;
+    a naive value assigned then is taken as UTC."""
+
+    if TYPE_CHECKING:
+        # narrower than DateField's ``date`` for type checkers (a datetime is a date)
+        @overload
+        def __get__(self, instance: None, owner: Any) -> Self: ...
+        @overload
+        def __get__(self, instance: object, owner: Any) -> dt.datetime: ...
+        def __get__(self, instance: object, owner: Any = None) -> Self | dt.datetime: ...
+        def __set__(self, instance: Model, value: dt.datetime) -> None: ...  # type: ignore[override]
+
+    def coerce(self, value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            result = value
+        elif isinstance(value, dt.date):
+            result = dt.datetime(value.year, value.month, value.day)
+        elif isinstance(value, str):
+            try:
+                result = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                raise ValidationError(
+                    f"'{getattr(self, 'name', 'value')}' must be a datetime (ISO 8601, e.g. 2024-05-01T12:30:00+00:00); got {value!r}.",
+                    code="invalid",
+                ) from None
+        else:
+            raise ValidationError(
+                f"'{getattr(self, 'name', 'value')}' must be a datetime; got {type(value).__name__} {value!r}.",
+                code="invalid",
+            )
+        if use_tz():
+            return result.replace(tzinfo=_UTC) if result.tzinfo is None else result
+        return result
+
+    def pre_save(self, instance: Model, add: bool) -> Any:
+        if self.auto_now or (self.auto_now_add and add):
+            value = now()
+            instance.__dict__[self.attname] = value
+            return value
+        return instance.__dict__.get(self.attname)
+
+    def get_db_prep_value(self, value: Any, wrapper: BaseDatabaseWrapper, prepared: bool = False) -> Any:
+        if not prepared:
+            value = self.get_prep_value(value)
+        if isinstance(value, dt.datetime) and value.tzinfo is not None and not wrapper.features.supports_timezones:
+            # store UTC, naive: the column has no time zone
+            return value.astimezone(_UTC).replace(tzinfo=None)
+        return value
+
+    def get_db_converter(self, wrapper: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
+        aware = use_tz()
+        native_tz = wrapper.features.supports_timezones
+
+        def to_datetime(value: Any) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, str):
+                value = dt.datetime.fromisoformat(value)
+            elif type(value) is dt.date:
+                value = dt.datetime(value.year, value.month, value.day)
+            if aware:
+                if value.tzinfo is None:
+                    return value.replace(tzinfo=_UTC)
+                return value if native_tz is False else value.astimezone(_UTC)
+            if value.tzinfo is not None:
+                return value.astimezone(_UTC).replace(tzinfo=None)
+            return value
+
+        return to_datetime
+
+
+class TimeField(_AutoNowMixin, Field[dt.time]):
+    """A time of day; accepts ``time`` objects and ISO strings (``"13:45:00"``)."""
+
+    empty_strings_allowed = False
+
+    def __init__(
+        self, verbose_name: str | None = None, *, auto_now: bool = False, auto_now_add: bool = False, **kwargs: Any
+    ) -> None:
+        self._init_auto(kwargs, auto_now, auto_now_add)
+        super().__init__(verbose_name, **kwargs)
+
+    def coerce(self, value: Any) -> dt.time:
+        if isinstance(value, dt.datetime):
+            return value.time()
+        if isinstance(value, dt.time):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.time.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise ValidationError(
+            f"'{getattr(self, 'name', 'value')}' must be a time (HH:MM[:SS]); got {value!r}.", code="invalid"
+        )
+
+    def pre_save(self, instance: Model, add: bool) -> Any:
+        if self.auto_now or (self.auto_now_add and add):
+            value = dt.datetime.now().time()
+            instance.__dict__[self.attname] = value
+            return value
+        return instance.__dict__.get(self.attname)
+
+    def get_db_prep_value(self, value: Any, wrapper: BaseDatabaseWrapper, prepared: bool = False) -> Any:
+        if not prepared:
+            value = self.get_prep_value(value)
+        if isinstance(value, dt.time) and not wrapper.features.supports_timezones:
+            return value.isoformat()
+        return value
+
+    def get_db_converter(self, wrapper: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
+        return _time_from_db
+
+
+def _time_from_db(value: Any) -> Any:
+    if isinstance(value, str):
+        return dt.time.fromisoformat(value)
+    if isinstance(value, dt.timedelta):  # some drivers return TIME as a timedelta
+        return (dt.datetime.min + value).time()
+    return value
+
+
+_DURATION = re.compile(
+    r"^(?:(?P<days>-?\d+) days?,? )?(?P<sign>-?)(?P<hours>\d+):(?P<minutes>\d\d):(?P<seconds>\d\d)(?:\.(?P<micro>\d{1,6}))?$"
+)
+
+
+class DurationField(Field[dt.timedelta]):
+    """A ``timedelta``; stored as microseconds (bigint) where there is no interval type."""
+
+    empty_strings_allowed = False
+
+    def coerce(self, value: Any) -> dt.timedelta:
+        if isinstance(value, dt.timedelta):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return dt.timedelta(seconds=value)
+        if isinstance(value, str):
+            match = _DURATION.match(value.strip())
+            if match:
+                parts = match.groupdict()
+                delta = dt.timedelta(
+                    hours=int(parts["hours"]),
+                    minutes=int(parts["minutes"]),
+                    seconds=int(parts["seconds"]),
+                    microseconds=int((parts["micro"] or "0").ljust(6, "0")),
+                )
+                if parts["sign"] == "-":
+                    delta = -delta
+                return delta + dt.timedelta(days=int(parts["days"] or 0))
+        raise ValidationError(
+            f"'{getattr(self, 'name', 'value')}' must be a duration (timedelta or 'HH:MM:SS'); got {value!r}.",
+            code="invalid",
+        )
+
+    def get_db_prep_value(self, value: Any, wrapper: BaseDatabaseWrapper, prepared: bool = False) -> Any:
+        if not prepared:
+            value = self.get_prep_value(value)
+        if value is None or wrapper.features.has_native_duration_field:
+            return value
+        return value // dt.timedelta(microseconds=1)
+
+    def get_db_converter(self, wrapper: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
+        if wrapper.features.has_native_duration_field:
+            return None
+        return _duration_from_db
+
+
+def _duration_from_db(value: Any) -> Any:
+    if value is None or isinstance(value, dt.timedelta):
+        return value
+    return dt.timedelta(microseconds=int(value))
