@@ -40,3 +40,154 @@ class BaseDatabaseOperations:
         Backends whose driver wants another style translate here.
         """
         return sql
+
+    # ------------------------------------------------------------------
+    # Query-engine hooks (generic SQL; backends override only what differs).
+    # The compiler in ``dorm.sql.compiler`` calls every method below.
+    # ------------------------------------------------------------------
+
+    #: Lookup name -> SQL template over ``{lhs}`` and ``{rhs}`` (already compiled SQL).
+    #: ``rhs`` of pattern lookups is a parameter already escaped by :meth:`prep_for_like_query`.
+    lookup_templates: ClassVar[dict[str, str]] = {
+        "exact": "{lhs} = {rhs}",
+        "iexact": "UPPER({lhs}) = UPPER({rhs})",
+        "gt": "{lhs} > {rhs}",
+        "gte": "{lhs} >= {rhs}",
+        "lt": "{lhs} < {rhs}",
+        "lte": "{lhs} <= {rhs}",
+        "contains": "{lhs} LIKE {rhs} ESCAPE '\\'",
+        "icontains": "UPPER({lhs}) LIKE UPPER({rhs}) ESCAPE '\\'",
+        "startswith": "{lhs} LIKE {rhs} ESCAPE '\\'",
+        "istartswith": "UPPER({lhs}) LIKE UPPER({rhs}) ESCAPE '\\'",
+        "endswith": "{lhs} LIKE {rhs} ESCAPE '\\'",
+        "iendswith": "UPPER({lhs}) LIKE UPPER({rhs}) ESCAPE '\\'",
+        "regex": "{lhs} REGEXP {rhs}",
+        "iregex": "{lhs} REGEXP ('(?i)' || {rhs})",
+    }
+
+    def lookup_sql(self, lookup_name: str, lhs: str, rhs: str) -> str:
+        """SQL for ``lhs <lookup> rhs`` (both already compiled)."""
+        return self.lookup_templates[lookup_name].format(lhs=lhs, rhs=rhs)
+
+    def prep_for_like_query(self, value: Any) -> str:
+        """Escape ``\\``, ``%`` and ``_`` so a user's text matches literally inside LIKE."""
+        return str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+    def pattern_value(self, lookup_name: str, value: Any) -> str:
+        """The LIKE parameter for ``contains``/``startswith``/``endswith`` (and i-variants)."""
+        escaped = self.prep_for_like_query(value)
+        if lookup_name.endswith("contains"):
+            return f"%{escaped}%"
+        if lookup_name.endswith("startswith"):
+            return f"{escaped}%"
+        return f"%{escaped}"
+
+    def date_extract_sql(self, lookup_type: str, sql: str) -> str:
+        """Extract ``year``/``month``/``day``/``hour``/``minute``/``second``/``week_day`` as an integer."""
+        return f"EXTRACT({lookup_type.upper()} FROM {sql})"
+
+    def date_cast_sql(self, sql: str) -> str:
+        """The date part of a datetime expression (the ``__date`` transform)."""
+        return f"CAST({sql} AS DATE)"
+
+    def cast_sql(self, sql: str, db_type: str) -> str:
+        return f"CAST({sql} AS {db_type})"
+
+    #: Arithmetic operators as SQL; ``%`` must be doubled where the driver uses ``%s`` placeholders.
+    def combine_operator(self, connector: str) -> str:
+        if connector == "%":
+            return "%%" if self.param_placeholder == "%s" else "%"
+        if connector == "^":
+            return "^"
+        return connector
+
+    def random_function_sql(self) -> str:
+        return "RANDOM()"
+
+    def concat_sql(self, parts: list[str]) -> str:
+        """String concatenation that treats NULL as ''."""
+        return "(" + " || ".join(f"COALESCE({p}, '')" for p in parts) + ")"
+
+    def now_sql(self) -> str:
+        return "CURRENT_TIMESTAMP"
+
+    def length_function(self) -> str:
+        return "LENGTH"
+
+    def limit_offset_sql(self, low: int, high: int | None) -> tuple[str, list[Any]]:
+        """``LIMIT``/``OFFSET`` with parameters (so every page shares one compiled shape).
+
+        An offset without a limit uses the largest 64-bit integer as limit:
+        SQLite requires a LIMIT before OFFSET, and PostgreSQL accepts it.
+        """
+        ph = self.param_placeholder
+        if high is not None:
+            if low:
+                return f"LIMIT {ph} OFFSET {ph}", [high - low, low]
+            return f"LIMIT {ph}", [high]
+        if low:
+            return f"LIMIT {ph} OFFSET {ph}", [9223372036854775807, low]
+        return "", []
+
+    def distinct_sql(self, fields: list[str]) -> str:
+        """``DISTINCT`` or ``DISTINCT ON (...)`` (only with ``features.supports_distinct_on``)."""
+        if fields:
+            from dorm.exceptions import NotSupportedError
+
+            if not self.wrapper.features.supports_distinct_on:
+                raise NotSupportedError(
+                    f"distinct(*fields) needs DISTINCT ON, which the {self.wrapper.vendor} backend does not support. "
+                    "Call distinct() without field names."
+                )
+            return "DISTINCT ON (" + ", ".join(fields) + ")"
+        return "DISTINCT"
+
+    def for_update_sql(self, nowait: bool = False, skip_locked: bool = False, of: list[str] | None = None) -> str:
+        sql = "FOR UPDATE"
+        if of:
+            sql += " OF " + ", ".join(of)
+        if nowait:
+            sql += " NOWAIT"
+        elif skip_locked:
+            sql += " SKIP LOCKED"
+        return sql
+
+    def explain_prefix(self, format: str | None = None, **options: Any) -> str:
+        """The keyword(s) put before a SELECT by ``QuerySet.explain()``."""
+        parts = [f"{name.upper()}" for name, value in options.items() if value]
+        if format:
+            parts.append(f"FORMAT {format.upper()}")
+        return "EXPLAIN" + (f" ({', '.join(parts)})" if parts else "")
+
+    def returning_sql(self, columns: list[str]) -> str:
+        return "RETURNING " + ", ".join(columns)
+
+    def insert_default_values_sql(self, table: str) -> str:
+        """An INSERT of a row with only default values."""
+        return f"INSERT INTO {table} DEFAULT VALUES"
+
+    def on_conflict_sql(
+        self,
+        ignore_conflicts: bool,
+        update_columns: list[str] | None = None,
+        unique_columns: list[str] | None = None,
+    ) -> str:
+        """``ON CONFLICT ...`` for ``bulk_create(ignore_conflicts=/update_conflicts=)``."""
+        if ignore_conflicts:
+            return "ON CONFLICT DO NOTHING"
+        if update_columns:
+            target = f"({', '.join(unique_columns)}) " if unique_columns else ""
+            sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in update_columns)
+            return f"ON CONFLICT {target}DO UPDATE SET {sets}"
+        return ""
+
+    def bulk_batch_size(self, num_fields: int, num_objs: int) -> int:
+        """How many rows one multi-row INSERT (or CASE WHEN UPDATE) may carry."""
+        max_params = self.wrapper.features.max_query_params
+        if not max_params or num_fields <= 0:
+            return max(num_objs, 1)
+        return max(1, min(num_objs, max_params // num_fields))
+
+    def aggregate_filter_sql(self, aggregate_sql: str, condition_sql: str) -> str:
+        """``Count(..., filter=Q(...))``: the standard FILTER clause (SQLite >= 3.30, PostgreSQL)."""
+        return f"{aggregate_sql} FILTER (WHERE {condition_sql})"

@@ -1,0 +1,353 @@
+"""Saving, deleting and refreshing single instances; ``bulk_create``.
+
+``Model.save/asave/delete/adelete/refresh_from_db/arefresh_from_db/afetch_related``
+delegate here.  Each operation is a generator of statements (see
+``dorm.models._drive``) so the sync and async paths share it.  Hooks and
+signals are skipped when nothing implements or listens to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from dorm import plugins
+from dorm.backends.base.statement import FETCH_ALL, FETCH_NONE, Statement
+from dorm.db.connections import connections
+from dorm.db.router import router
+from dorm.models._drive import Op, adrive, drive
+
+__all__ = [
+    "adelete_instance",
+    "afetch_related",
+    "arefresh_instance",
+    "asave_instance",
+    "delete_instance",
+    "op_bulk_create",
+    "op_save",
+    "refresh_instance",
+    "save_instance",
+]
+
+_kernel = plugins.kernel
+
+
+def _signal(name: str) -> Any:
+    try:
+        from dorm import signals
+    except ImportError:  # pragma: no cover - signals module not present
+        return None
+    sig = getattr(signals, name, None)
+    if sig is None:
+        return None
+    has = getattr(sig, "has_listeners", None)
+    if has is not None and not has():
+        return None
+    return sig
+
+
+def _send(name: str, sender: Any, **kwargs: Any) -> None:
+    sig = _signal(name)
+    if sig is not None:
+        sig.send(sender=sender, **kwargs)
+
+
+def _db_default_marker() -> Any:
+    from dorm.models.base import DB_DEFAULT
+
+    return DB_DEFAULT
+
+
+def _insert_sql(wrapper: Any, model: Any, fields: tuple[Any, ...], rows: int, returning: tuple[Any, ...], conflict: tuple[Any, ...]) -> str:
+    key = ("insert", model, tuple(f.column for f in fields), rows, tuple(f.column for f in returning), conflict)
+    cache = wrapper.compile_cache
+    sql: str | None = cache.get(key)
+    if sql is None:
+        compiler = wrapper.get_compiler_class()(wrapper)
+        ignore, update_fields, unique_fields = conflict if conflict else (False, None, None)
+        sql = compiler.compile_insert(
+            model,
+            list(fields),
+            rows,
+            returning=list(returning) or None,
+            ignore_conflicts=ignore,
+            update_fields=list(update_fields) if update_fields else None,
+            unique_fields=list(unique_fields) if unique_fields else None,
+        )
+        cache[key] = sql
+    return sql
+
+
+def op_save(
+    instance: Any,
+    force_insert: bool = False,
+    force_update: bool = False,
+    using: str | None = None,
+    update_fields: Iterable[str] | None = None,
+) -> Op[None]:
+    """INSERT or UPDATE one instance."""
+    cls = type(instance)
+    meta = cls._meta
+    alias = using or router.db_for_write(cls, instance=instance)
+    wrapper = connections[alias]
+    adding = instance._state.adding
+    fields_set = frozenset(update_fields) if update_fields is not None else None
+    if fields_set is not None and not fields_set:
+        return
+    if _kernel.implemented("dorm_pre_save"):
+        _kernel.pre_save(instance, alias, adding, fields_set)
+    pk = meta.pk
+    data = instance.__dict__
+    raw = False
+    if _signal("pre_save") is not None:
+        _send("pre_save", cls, instance=instance, raw=raw, using=alias, update_fields=fields_set)
+    pk_val = data.get(pk.attname)
+    created = False
+    if not force_insert and (force_update or (not adding and pk_val is not None)):
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        if fields_set is not None:
+            names = fields_set
+            fields = [f for f in fields if f.name in names or f.attname in names]
+        marker = _db_default_marker()
+        values = []
+        cols = []
+        for f in fields:
+            value = f.pre_save(instance, False)
+            if value is marker:
+                continue
+            cols.append(f)
+            values.append(f.get_db_prep_value(value, wrapper))
+        rowcount = 1
+        if cols:
+            key = ("save-update", cls, tuple(f.column for f in cols))
+            sql = wrapper.compile_cache.get(key)
+            if sql is None:
+                q = wrapper.ops.quote_name
+                ph = wrapper.ops.param_placeholder
+                sets = ", ".join(f"{q(f.column)} = {ph}" for f in cols)
+                sql = f"UPDATE {q(meta.db_table)} SET {sets} WHERE {q(pk.column)} = {ph}"
+                wrapper.compile_cache[key] = sql
+            values.append(pk.get_db_prep_value(pk_val, wrapper))
+            done = yield Statement(alias, sql, values, fetch=FETCH_NONE, model=cls)
+            rowcount = done.rowcount
+        if rowcount == 0:
+            if force_update or fields_set is not None:
+                from dorm.exceptions import DatabaseError
+
+                raise DatabaseError(f"{cls.__name__} with pk {pk_val!r} did not affect any row: it is not in the database.")
+            created = True
+            yield from _op_insert(instance, alias, wrapper)
+    else:
+        created = True
+        yield from _op_insert(instance, alias, wrapper)
+    state = instance._state
+    state.adding = False
+    state.db = alias
+    if _signal("post_save") is not None:
+        _send("post_save", cls, instance=instance, created=created, raw=raw, using=alias, update_fields=fields_set)
+
+
+def _op_insert(instance: Any, alias: str, wrapper: Any) -> Op[None]:
+    cls = type(instance)
+    meta = cls._meta
+    pk = meta.pk
+    data = instance.__dict__
+    marker = _db_default_marker()
+    fields: list[Any] = []
+    values: list[Any] = []
+    db_defaults: list[Any] = []
+    for f in meta.concrete_fields:
+        if f is pk and data.get(pk.attname) is None and _is_auto(pk):
+            continue
+        value = f.pre_save(instance, True)
+        if value is marker:
+            db_defaults.append(f)
+            continue
+        fields.append(f)
+        values.append(f.get_db_prep_value(value, wrapper))
+    need_pk = data.get(pk.attname) is None
+    returning: tuple[Any, ...] = ()
+    if wrapper.features.supports_returning and (need_pk or db_defaults):
+        returning = ((pk,) if need_pk else ()) + tuple(db_defaults)
+    sql = _insert_sql(wrapper, cls, tuple(fields), 1, returning, ())
+    done = yield Statement(alias, sql, values, fetch=FETCH_ALL if returning else FETCH_NONE, model=cls)
+    if returning and done.rows:
+        row = done.rows[0]
+        for f, value in zip(returning, row, strict=False):
+            conv = f.get_db_converter(wrapper)
+            data[f.attname] = conv(value) if conv is not None and value is not None else value
+    elif need_pk:
+        data[pk.attname] = done.lastrowid
+    if db_defaults and not returning:
+        # Without RETURNING the database-side defaults are read back.
+        from dorm.models.query import QuerySet
+
+        fresh = yield from QuerySet(cls, using=alias).filter(pk=data[pk.attname]).values(*(f.attname for f in db_defaults))._op_fetch()
+        if fresh:
+            data.update(fresh[0])
+
+
+def _is_auto(field: Any) -> bool:
+    return field.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField")
+
+
+def save_instance(instance: Any, force_insert: bool = False, force_update: bool = False, using: str | None = None, update_fields: Iterable[str] | None = None) -> None:
+    drive(op_save(instance, force_insert, force_update, using, update_fields), "save")
+
+
+async def asave_instance(instance: Any, force_insert: bool = False, force_update: bool = False, using: str | None = None, update_fields: Iterable[str] | None = None) -> None:
+    await adrive(op_save(instance, force_insert, force_update, using, update_fields))
+
+
+# --------------------------------------------------------------------------
+# delete
+# --------------------------------------------------------------------------
+
+
+def _delete_op(instance: Any, alias: str) -> Op[tuple[int, dict[str, int]]]:
+    from dorm.models.deletion import op_delete_queryset
+    from dorm.models.query import QuerySet
+
+    if _kernel.implemented("dorm_pre_delete"):
+        _kernel.pre_delete(instance, alias)
+    cls = type(instance)
+    qs = QuerySet(cls, using=alias).filter(pk=instance.pk)
+    result = yield from op_delete_queryset(qs, alias, instances=[instance])
+    return result
+
+
+def delete_instance(instance: Any, using: str | None = None) -> tuple[int, dict[str, int]]:
+    alias = using or router.db_for_write(type(instance), instance=instance)
+    return drive(_delete_op(instance, alias), "delete", atomic_alias=alias)
+
+
+async def adelete_instance(instance: Any, using: str | None = None) -> tuple[int, dict[str, int]]:
+    alias = using or router.db_for_write(type(instance), instance=instance)
+    return await adrive(_delete_op(instance, alias), atomic_alias=alias)
+
+
+# --------------------------------------------------------------------------
+# refresh
+# --------------------------------------------------------------------------
+
+
+def _refresh_op(instance: Any, using: str | None, fields: Iterable[str] | None) -> Op[None]:
+    from dorm.models.query import QuerySet
+
+    cls = type(instance)
+    alias = using or instance._state.db or router.db_for_read(cls, instance=instance)
+    qs: Any = QuerySet(cls, using=alias).filter(pk=instance.pk)
+    names = None if fields is None else list(fields)
+    if names is not None:
+        names = _attname_to_name(cls, names)
+        qs = qs.only(*names)
+    fresh = yield from qs._op_get((), {})
+    data = instance.__dict__
+    loaded = fresh.__dict__
+    for f in cls._meta.concrete_fields:
+        if f.attname in loaded and (names is None or f.name in names):
+            data[f.attname] = loaded[f.attname]
+            if f.is_relation:
+                instance._state.fields_cache.pop(f.name, None)
+    instance._state.db = alias
+    instance._state.adding = False
+
+
+def _attname_to_name(cls: Any, names: list[str]) -> list[str]:
+    out = []
+    for n in names:
+        for f in cls._meta.concrete_fields:
+            if n in (f.name, f.attname):
+                out.append(f.name)
+                break
+        else:
+            out.append(n)
+    return out
+
+
+def refresh_instance(instance: Any, using: str | None = None, fields: Iterable[str] | None = None) -> None:
+    drive(_refresh_op(instance, using, fields), "refresh_from_db")
+
+
+async def arefresh_instance(instance: Any, using: str | None = None, fields: Iterable[str] | None = None) -> None:
+    await adrive(_refresh_op(instance, using, fields))
+
+
+async def afetch_related(instance: Any, *names: str) -> None:
+    """Load relations onto one instance for async code (forward, reverse, M2M, nested)."""
+    from dorm.models.prefetch import op_prefetch
+
+    alias = instance._state.db or router.db_for_read(type(instance), instance=instance)
+    await adrive(op_prefetch([instance], names, alias))
+
+
+# --------------------------------------------------------------------------
+# bulk_create
+# --------------------------------------------------------------------------
+
+
+def op_bulk_create(
+    model: Any,
+    objs: list[Any],
+    alias: str,
+    batch_size: int | None,
+    ignore_conflicts: bool,
+    update_conflicts: bool,
+    update_fields: Sequence[str] | None,
+    unique_fields: Sequence[str] | None,
+) -> Op[list[Any]]:
+    if batch_size is not None and batch_size <= 0:
+        raise ValueError("batch_size must be a positive integer.")
+    if ignore_conflicts and update_conflicts:
+        raise ValueError("bulk_create() takes ignore_conflicts or update_conflicts, not both.")
+    if not objs:
+        return objs
+    for obj in objs:
+        if not isinstance(obj, model):
+            raise TypeError(f"bulk_create() of {model.__name__} got {obj!r}.")
+    wrapper = connections[alias]
+    features = wrapper.features
+    meta = model._meta
+    conflict: tuple[Any, ...] = ()
+    if update_conflicts:
+        if not update_fields:
+            raise ValueError("bulk_create(update_conflicts=True) needs update_fields.")
+        if features.supports_update_conflicts_with_target and not unique_fields:
+            raise ValueError("bulk_create(update_conflicts=True) needs unique_fields (the conflict target).")
+        upd = tuple(meta.get_field(n) for n in update_fields)
+        uniq = tuple(meta.get_field(n) for n in unique_fields or ())
+        conflict = (False, upd, uniq)
+    elif ignore_conflicts:
+        conflict = (True, None, None)
+    _kernel.pre_bulk_write(model, objs, alias, "create")
+    pk = meta.pk
+    auto = _is_auto(pk)
+    with_pk = [o for o in objs if o.__dict__.get(pk.attname) is not None or not auto]
+    without_pk = [o for o in objs if o.__dict__.get(pk.attname) is None and auto]
+    for group, include_pk in ((with_pk, True), (without_pk, False)):
+        if not group:
+            continue
+        fields = tuple(f for f in meta.concrete_fields if include_pk or f is not pk)
+        returning: tuple[Any, ...] = ()
+        if not include_pk and features.can_return_rows_from_bulk_insert and not ignore_conflicts:
+            returning = (pk,)
+        size = wrapper.ops.bulk_batch_size(len(fields), len(group))
+        if batch_size:
+            size = min(size, batch_size)
+        for start in range(0, len(group), size):
+            batch = group[start : start + size]
+            params: list[Any] = []
+            for obj in batch:
+                for f in fields:
+                    params.append(f.get_db_prep_value(f.pre_save(obj, True), wrapper))
+            sql = _insert_sql(wrapper, model, fields, len(batch), returning, conflict)
+            done = yield Statement(alias, sql, params, fetch=FETCH_ALL if returning else FETCH_NONE, model=model)
+            if returning and done.rows and len(done.rows) == len(batch):
+                for obj, row in zip(batch, done.rows, strict=True):
+                    obj.__dict__[pk.attname] = row[0]
+            elif not include_pk and len(batch) == 1 and not returning and done.lastrowid and not ignore_conflicts:
+                batch[0].__dict__[pk.attname] = done.lastrowid
+            for obj in batch:
+                obj._state.adding = False
+                obj._state.db = alias
+    return objs
