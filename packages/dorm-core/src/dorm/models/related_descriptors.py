@@ -51,6 +51,15 @@ def unloaded_error(model: type[Model], name: str, *, many: bool = False) -> Unlo
     )
 
 
+def _tag(qs: Any, name: str, value: Any) -> None:
+    """Set an optional hint on a queryset (``_origin`` for the N+1 detector, ``_known_related_objects``);
+    a queryset class without the slot simply does not get it."""
+    try:
+        setattr(qs, name, value)
+    except AttributeError:
+        pass
+
+
 # --------------------------------------------------------------------------
 # forward ForeignKey / OneToOneField
 # --------------------------------------------------------------------------
@@ -75,7 +84,7 @@ def get_forward(field: ForeignKey[Any], instance: Model) -> Any:
     qs = target._meta.base_manager.get_queryset()
     if instance._state.db is not None:
         qs = qs.using(instance._state.db)
-    qs._origin = f"{type(instance).__name__}.{name}"
+    _tag(qs, "_origin", f"{type(instance).__name__}.{name}")
     target_field = field.target_field
     lookup = "pk" if target_field.primary_key else target_field.name
     obj = qs.get(**{lookup: value})
@@ -204,7 +213,7 @@ class ReverseOneToOneDescriptor:
             qs = self.rel.related_model._meta.base_manager.get_queryset()
             if instance._state.db is not None:
                 qs = qs.using(instance._state.db)
-            qs._origin = f"{type(instance).__name__}.{self.accessor}"
+            _tag(qs, "_origin", f"{type(instance).__name__}.{self.accessor}")
             target_value = getattr(instance, field.target_field.attname)  # type: ignore[attr-defined]
             obj = qs.filter(**{field.attname: target_value}).first()
             cache[self.accessor] = obj
@@ -302,8 +311,8 @@ def create_reverse_many_to_one_manager(superclass: type, rel: ForeignObjectRel) 
             if db is not None:
                 qs = qs.using(db)
             qs = qs.filter(**{field.name: self._key()})
-            qs._origin = f"{type(instance).__name__}.{accessor}"
-            qs._known_related_objects = {field: {self._key(): instance}}
+            _tag(qs, "_origin", f"{type(instance).__name__}.{accessor}")
+            _tag(qs, "_known_related_objects", {field: {self._key(): instance}})
             return qs
 
         def get_queryset(self) -> Any:
@@ -582,7 +591,7 @@ def create_forward_many_to_many_manager(superclass: type, rel: ManyToManyRel, *,
                 qs = qs.using(db)
             target_lookup = "pk" if self.target_fk.target_field.primary_key else self.target_fk.target_field.name
             qs = qs.filter(**{f"{target_lookup}__in": self._through_rows().values(self.target_fk.name)})
-            qs._origin = f"{type(self.instance).__name__}.{accessor}"
+            _tag(qs, "_origin", f"{type(self.instance).__name__}.{accessor}")
             return qs
 
         def get_queryset(self) -> Any:
