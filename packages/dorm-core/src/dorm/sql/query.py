@@ -506,6 +506,8 @@ class Query:
         if self.values_select is not None:
             self.values_select = (*self.values_select, name)
             self.select_exprs[name] = self.annotations[name]
+            if self.has_aggregates():
+                self.group_by = tuple(e for e in self.select_exprs.values() if not e.has_aggregate())
 
     def set_values(self, names: Sequence[str], kind: str, expressions: dict[str, Any] | None = None) -> None:
         """values()/values_list(): select the given names (default: every concrete field)."""
