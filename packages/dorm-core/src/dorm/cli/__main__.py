@@ -1,0 +1,7 @@
+"""``python -m dorm.cli``."""
+
+import sys
+
+from dorm.cli import main
+
+sys.exit(main())

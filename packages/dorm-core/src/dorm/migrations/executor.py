@@ -1,0 +1,244 @@
+"""Runs migrations forwards and backwards on one alias.
+
+* A migration runs in one transaction when the backend has transactional
+  DDL (``features.supports_transactional_ddl``) and none of its operations
+  manages its own transactions; a failure then leaves no partial schema.
+* Rolling back is planned in full first: if any step on the way cannot be
+  undone (``RunPython`` without ``reverse_code``, ``RunSQL`` without
+  ``reverse_sql``) nothing runs and :class:`IrreversibleError` names the
+  migration and the fix.
+* Concurrent runs are serialised: the schema editor's ``lock_migrations``
+  (PostgreSQL: an advisory lock) is held for the whole run where the backend
+  has one; on SQLite each migration's ``BEGIN IMMEDIATE`` takes the write
+  lock and the recorder is re-read inside it, so a second runner skips what
+  the first applied.
+* Migrations refused for a numbering collision are reported after the rest
+  ran (:class:`MigrationConflictError`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dorm.migrations.exceptions import (
+    InconsistentMigrationHistory,
+    IrreversibleError,
+    MigrationConflictError,
+    MigrationError,
+)
+from dorm.migrations.graph import Node
+from dorm.migrations.loader import MigrationLoader
+from dorm.migrations.recorder import MigrationRecorder
+
+if TYPE_CHECKING:
+    from dorm.backends.base.connection import BaseConnection
+    from dorm.backends.base.schema import BaseDatabaseSchemaEditor
+    from dorm.migrations.migration import Migration
+    from dorm.migrations.state import ProjectState
+
+__all__ = ["MigrationExecutor", "PlanStep"]
+
+logger = logging.getLogger("dorm.migrations")
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    migration: Migration
+    backwards: bool
+
+    def describe(self) -> str:
+        arrow = "Unapply" if self.backwards else "Apply"
+        return f"{arrow} {self.migration.app_label}.{self.migration.name}"
+
+
+class MigrationExecutor:
+    """Plans and runs migrations on ``alias``."""
+
+    def __init__(self, alias: str = "default", loader: MigrationLoader | None = None, progress: Callable[[str], None] | None = None) -> None:
+        from dorm.db.connections import connections
+
+        self.alias = alias
+        self.wrapper = connections[alias]
+        self.loader = loader if loader is not None else MigrationLoader()
+        self.recorder = MigrationRecorder(alias)
+        self.progress = progress or (lambda message: logger.info("%s", message))
+
+    # -- state --------------------------------------------------------------------
+
+    def applied(self, connection: BaseConnection | None = None) -> set[Node]:
+        return set(self.recorder.applied_migrations(connection))
+
+    def state_before(self, key: Node) -> ProjectState:
+        parents = sorted(self.loader.graph.parents[key])
+        return self.loader.project_state(parents) if parents else self.loader.project_state([])
+
+    # -- planning -------------------------------------------------------------------
+
+    def plan(self, app: str | None = None, target: str | None = None) -> list[PlanStep]:
+        """Steps to reach ``app``'s ``target`` (``"zero"``: nothing of the app), or every app's latest."""
+        graph = self.loader.graph
+        applied = self.applied()
+        if app is not None and app not in self.loader.app_modules:
+            raise MigrationError(f"No installed app with label {app!r}. Installed apps: {', '.join(self.loader.app_modules) or 'none'}.")
+        steps: list[PlanStep] = []
+        seen: set[Node] = set()
+        if target is None:
+            for leaf in graph.leaf_nodes(app):
+                for key in graph.forwards_plan(leaf):
+                    if key not in applied and key not in seen:
+                        seen.add(key)
+                        steps.append(PlanStep(self.loader.migrations[key], False))
+            return steps
+        assert app is not None
+        if target == "zero":
+            roots = graph.root_nodes(app)
+            for root in roots:
+                for key in graph.backwards_plan(root):
+                    if key in applied and key not in seen:
+                        seen.add(key)
+                        steps.append(PlanStep(self.loader.migrations[key], True))
+            return steps
+        node = self.loader.get(app, target).key
+        if node in applied:
+            for child in sorted(graph.children[node]):
+                if child[0] != app:
+                    continue
+                for key in graph.backwards_plan(child):
+                    if key in applied and key not in seen:
+                        seen.add(key)
+                        steps.append(PlanStep(self.loader.migrations[key], True))
+            return steps
+        for key in graph.forwards_plan(node):
+            if key not in applied and key not in seen:
+                seen.add(key)
+                steps.append(PlanStep(self.loader.migrations[key], False))
+        return steps
+
+    def check_reversible(self, plan: list[PlanStep]) -> None:
+        """Refuse a rollback through an irreversible step before anything runs."""
+        for step in plan:
+            if not step.backwards:
+                continue
+            for index, op in enumerate(step.migration.operations, start=1):
+                if not op.is_reversible():
+                    m = step.migration
+                    raise IrreversibleError(
+                        f"Cannot roll back {m.app_label}.{m.name}: operation {index} ({op.describe()}) is irreversible, "
+                        f"so dorm refused the rollback before running anything (the schema is unchanged). "
+                        f"Fix: {op.irreversible_hint()} in {m.path or m.name + '.py'}."
+                    )
+
+    def check_consistent(self, applied: set[Node]) -> None:
+        for key in applied:
+            if key not in self.loader.graph.nodes:
+                continue
+            for parent in self.loader.graph.parents[key]:
+                if parent not in applied:
+                    raise InconsistentMigrationHistory(
+                        f"Migration {key[0]}.{key[1]} is applied on '{self.alias}' before its dependency {parent[0]}.{parent[1]}. "
+                        "Apply the dependency with `dorm migrate --fake` if its schema is already there, or roll back the first."
+                    )
+
+    # -- running ----------------------------------------------------------------------
+
+    def migrate(self, plan: list[PlanStep], *, fake: bool = False) -> None:
+        """Run ``plan``; then raise for numbering conflicts that were refused."""
+        self.check_reversible(plan)
+        self.recorder.ensure_schema()
+        self.check_consistent(self.applied())
+        lock_conn: BaseConnection | None = None
+        if self.wrapper.features.supports_migration_lock:
+            lock_conn = self.wrapper.acquire()
+            self.wrapper.schema_editor(lock_conn).lock_migrations()
+        try:
+            for step in plan:
+                self._run_step(step, fake=fake)
+        finally:
+            if lock_conn is not None:
+                try:
+                    self.wrapper.schema_editor(lock_conn).unlock_migrations()
+                finally:
+                    self.wrapper.release(lock_conn)
+        self.raise_conflicts()
+
+    def raise_conflicts(self) -> None:
+        if self.loader.conflicts:
+            raise MigrationConflictError("\n".join(c.message() for c in self.loader.conflicts))
+
+    def _ops_atomic(self, migration: Migration) -> bool:
+        return migration.atomic and all(op.atomic for op in migration.operations) and self.wrapper.features.supports_transactional_ddl
+
+    def _run_step(self, step: PlanStep, *, fake: bool) -> None:
+        from dorm import transaction
+        from dorm.transaction import current_transaction
+
+        migration = step.migration
+        key = migration.key
+        if self._ops_atomic(migration) or fake:
+            with transaction.atomic(using=self.alias):
+                tx = current_transaction(self.alias)
+                assert tx is not None
+                conn = tx.sync_connection()
+                applied = key in self.applied(conn)  # re-read under the write lock: another runner may have done it
+                if applied != step.backwards:
+                    self.progress(f"  {step.describe()}... skipped (already done by another run)")
+                    return
+                if not fake:
+                    self._operations(step, self.wrapper.schema_editor(conn))
+                self._record(step, conn)
+            self.progress(f"  {step.describe()}... {'FAKED' if fake else 'OK'}")
+            return
+        # Non-atomic: each operation on its own (autocommit, or its own transaction).
+        conn = self.wrapper.acquire()
+        try:
+            editor = self.wrapper.schema_editor(conn)
+            self._operations(step, editor)
+            self._record(step, conn)
+        finally:
+            self.wrapper.release(conn)
+        self.progress(f"  {step.describe()}... OK")
+
+    def _record(self, step: PlanStep, conn: BaseConnection) -> None:
+        app, name = step.migration.key
+        if step.backwards:
+            self.recorder.record_unapplied(app, name, conn)
+        else:
+            self.recorder.record_applied(app, name, conn)
+
+    def _states(self, migration: Migration) -> list[ProjectState]:
+        states = [self.state_before(migration.key)]
+        for op in migration.operations:
+            nxt = states[-1].clone()
+            op.state_forwards(migration.app_label, nxt)
+            states.append(nxt)
+        return states
+
+    def _operations(self, step: PlanStep, editor: BaseDatabaseSchemaEditor) -> None:
+        migration = step.migration
+        app = migration.app_label
+        editor.current_migration = f"{app}.{migration.name}"  # type: ignore[attr-defined]
+        states = self._states(migration)
+        if step.backwards:
+            for i in range(len(migration.operations) - 1, -1, -1):
+                migration.operations[i].database_backwards(app, editor, states[i + 1], states[i])
+        else:
+            for i, op in enumerate(migration.operations):
+                op.database_forwards(app, editor, states[i], states[i + 1])
+        editor.flush_deferred()
+
+    def collect_sql(self, plan: list[PlanStep]) -> list[str]:
+        """The SQL ``plan`` would run (``sqlmigrate``, ``migrate --plan``), without running it."""
+        self.check_reversible(plan)
+        lines: list[str] = []
+        for step in plan:
+            editor = self.wrapper.schema_editor(None, collect_sql=True)
+            self._operations(step, editor)
+            lines.append(f"-- {step.describe()}")
+            lines.extend(editor.collected_sql)
+        return lines
+
+
+
