@@ -29,6 +29,7 @@ __all__ = ["Signal", "class_prepared", "m2m_changed", "post_delete", "post_save"
 
 Receiver = Callable[..., Any]
 _NONE_KEY = 0
+_ANY: Any = object()
 
 
 def _key(obj: Any) -> int:
@@ -114,10 +115,13 @@ class Signal:
                 self._cache[key] = found
         return found
 
-    def has_listeners(self, sender: Any = None) -> bool:
-        """True when at least one receiver would be called for ``sender``."""
+    def has_listeners(self, sender: Any = _ANY) -> bool:
+        """True when at least one receiver would be called for ``sender``
+        (without ``sender``: when any receiver is connected at all)."""
         if not self._entries:
             return False
+        if sender is _ANY:
+            return True
         return bool(self._live(sender))
 
     def send(self, sender: Any, **kwargs: Any) -> list[tuple[Receiver, Any]]:
