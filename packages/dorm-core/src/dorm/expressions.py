@@ -150,11 +150,26 @@ class OuterRef(F):
     def resolve(self, query: Query) -> Expression:
         outer = query.outer_query
         if outer is None:
-            raise FieldError(f"OuterRef({self.name!r}) is only allowed inside Subquery() or Exists().")
+            # Resolved when the queryset becomes a Subquery()/Exists() of an outer query.
+            return PendingOuterRef(self.name)
         return outer.resolve_ref(self.name)
 
     def __repr__(self) -> str:
         return f"OuterRef({self.name!r})"
+
+
+class PendingOuterRef(Expression):
+    """An ``OuterRef`` inside a queryset not yet used as a subquery."""
+
+    __slots__ = ("name",)
+    visit_name = "pending_outer_ref"
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def key(self, kc: KeyContext) -> Any:
+        return ("OUTER", self.name)
 
 
 class Col(Expression):
@@ -489,6 +504,7 @@ class Subquery(Expression):
         inner.outer_query = query
         inner.alias_prefix = query.next_subquery_prefix()
         inner.rebuild_for_subquery()
+        inner.resolve_outer_refs(query)
         resolved = type(self).__new__(type(self))
         resolved.queryset = self.queryset
         resolved.query = inner

@@ -62,9 +62,15 @@ def test_none_is_is_null_and_in() -> None:
 
 def test_like_escapes_wildcards() -> None:
     assert_sql(
-        Author.objects.only("id").filter(name__contains="50%_off"),
-        f'SELECT {A}."id" FROM {A} WHERE {A}."name" LIKE ? ESCAPE \'\\\'',
+        Author.objects.only("id").filter(name__icontains="50%_off"),
+        f'SELECT {A}."id" FROM {A} WHERE UPPER({A}."name") LIKE UPPER(?) ESCAPE \'\\\'',
         ["%50\\%\\_off%"],
+    )
+    # SQLite's case-sensitive pattern lookups use GLOB, with GLOB's wildcards escaped
+    assert_sql(
+        Author.objects.only("id").filter(name__startswith="a*?["),
+        f'SELECT {A}."id" FROM {A} WHERE {A}."name" GLOB ?',
+        ["a[*][?][[]*"],
     )
 
 

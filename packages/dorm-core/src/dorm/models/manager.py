@@ -86,7 +86,6 @@ class BaseManager(Generic[M]):
         return type(class_name or f"{cls.__name__}From{queryset_class.__name__}", (cls,), attrs)
 
 
-_NOT_PROXIED = frozenset({"all", "delete", "adelete", "update", "aupdate"})
 
 
 def _proxy_methods(queryset_class: type[Any], manager_class: type[Any]) -> dict[str, Any]:
@@ -94,8 +93,8 @@ def _proxy_methods(queryset_class: type[Any], manager_class: type[Any]) -> dict[
     for name, member in inspect.getmembers(queryset_class, predicate=inspect.isfunction):
         if name.startswith("_") or hasattr(manager_class, name):
             continue
-        if name in ("delete", "adelete", "update", "aupdate"):
-            continue  # Django: Model.objects.delete() is not a thing; use .all().delete()
+        if name in ("delete", "adelete"):
+            continue  # as in Django: deleting everything is spelled Model.objects.all().delete()
         out[name] = _make_proxy(name, member)
     return out
 
@@ -163,6 +162,8 @@ class _ManagerBase(BaseManager[M]):
         async def ain_bulk(self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk") -> dict[Any, M]: ...
         def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]: ...
         async def aaggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]: ...
+        def update(self, **kwargs: Any) -> int: ...
+        async def aupdate(self, **kwargs: Any) -> int: ...
 
 
 class Manager(_ManagerBase[M], BaseManager.from_queryset(QuerySet)):  # type: ignore[misc]

@@ -41,12 +41,18 @@ def normalize_lookups(lookups: tuple[Any, ...]) -> list[Prefetch]:
 
 
 def op_prefetch(instances: list[Any], lookups: Any, alias: str) -> Op[None]:
+    done: dict[str, list[Any]] = {}
     for pf in normalize_lookups(tuple(lookups)):
         parts = pf.lookup.split("__")
         level = [i for i in instances if i is not None]
         for depth, name in enumerate(parts):
             last = depth == len(parts) - 1
-            level = yield from _prefetch_one(level, name, pf if last else None, alias)
+            path = "__".join(parts[: depth + 1])
+            if path in done and not last:
+                level = done[path]  # fetched by an earlier lookup ("books" before "books__tags")
+            else:
+                level = yield from _prefetch_one(level, name, pf if last else None, alias)
+                done[path] = level
             if not level:
                 break
 

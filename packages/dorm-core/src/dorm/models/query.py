@@ -665,7 +665,10 @@ class QuerySet(Generic[M]):
         if q.values_select is not None or q.combinator:
             raise TypeError("update() cannot follow values(), values_list() or union().")
         q.kind = UPDATE
-        q.clear_ordering()
+        if not q.is_sliced:
+            q.clear_ordering()
+        elif q.order_by is None:
+            q.apply_default_ordering()
         q.select_related = None
         meta = self.model._meta
         for name, value in kwargs.items():

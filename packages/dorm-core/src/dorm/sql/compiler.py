@@ -66,6 +66,11 @@ class SQLCompiler:
         sql = self.ops.convert_raw_placeholders(node.sql, node.params) if node.params else node.sql
         return f"({sql})", list(node.params)
 
+    def visit_pending_outer_ref(self, node: Any) -> SQLResult:
+        from dorm.exceptions import FieldError
+
+        raise FieldError(f"OuterRef({node.name!r}) is only allowed inside Subquery() or Exists().")
+
     def visit_nothing(self, node: Any) -> SQLResult:
         return "1 = 0", []
 
@@ -353,7 +358,7 @@ class SQLCompiler:
                     "(writers already serialise on the database lock)."
                 )
             nowait, skip_locked, of = query.for_update
-            sql.append(self.ops.for_update_sql(nowait, skip_locked, [self.quote(a) for a in self._of_aliases(query, of)]))
+            sql.append(self.ops.for_update_sql(nowait=nowait, skip_locked=skip_locked, of=tuple(self._of_aliases(query, of))))
         return " ".join(sql), params, described
 
     def _of_aliases(self, query: Query, of: tuple[str, ...]) -> list[str]:

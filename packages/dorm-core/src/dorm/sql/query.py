@@ -20,6 +20,7 @@ from dorm.expressions import (
     Expression,
     F,
     OrderBy,
+    PendingOuterRef,
     Q,
     Ref,
     Subquery,
@@ -103,8 +104,13 @@ class WhereNode(Expression):
         return None, self
 
 
-def relabel(node: Any, mapping: dict[str, str], child_prefix: str) -> Any:
-    """A copy of an expression tree with table aliases renamed (for use as a subquery)."""
+def relabel(node: Any, mapping: dict[str, str], child_prefix: str, outer: Query | None = None) -> Any:
+    """A copy of an expression tree with table aliases renamed (for use as a subquery).
+
+    With ``outer``, pending ``OuterRef`` nodes are resolved against that query instead.
+    """
+    if outer is not None and isinstance(node, PendingOuterRef):
+        return outer.resolve_ref(node.name)
     if isinstance(node, Col):
         new = mapping.get(node.alias)
         return node if new is None else Col(new, node.column, node.field)
@@ -120,14 +126,14 @@ def relabel(node: Any, mapping: dict[str, str], child_prefix: str) -> Any:
                 if slot == "output_field" or not hasattr(node, slot):
                     continue
                 value = getattr(node, slot)
-                new_value = relabel(value, mapping, child_prefix)
+                new_value = relabel(value, mapping, child_prefix, outer)
                 if new_value is not value:
                     object.__setattr__(clone, slot, new_value)
         return clone
     if isinstance(node, list):
-        return [relabel(v, mapping, child_prefix) for v in node]
+        return [relabel(v, mapping, child_prefix, outer) for v in node]
     if isinstance(node, tuple):
-        return tuple(relabel(v, mapping, child_prefix) for v in node)
+        return tuple(relabel(v, mapping, child_prefix, outer) for v in node)
     return node
 
 
@@ -303,6 +309,17 @@ class Query:
         if self.high is None and self.low == 0 and not self.distinct:
             self.order_by = ()  # ordering of a subquery without a slice is meaningless
 
+    def resolve_outer_refs(self, outer: Query) -> None:
+        """Replace pending ``OuterRef`` nodes by columns of ``outer`` (joins added there)."""
+        child = _next_prefix(self.alias_prefix)
+        self.where = relabel(self.where, {}, child, outer)
+        if self.order_by is not None:
+            self.order_by = relabel(self.order_by, {}, child, outer)
+        self.annotations = {n: relabel(e, {}, child, outer) for n, e in self.annotations.items()}
+        self.select_exprs = {n: relabel(e, {}, child, outer) for n, e in self.select_exprs.items()}
+        if self.group_by is not None:
+            self.group_by = relabel(self.group_by, {}, child, outer)
+
     def make_exists(self) -> None:
         self.is_exists = True
         self.order_by = ()
@@ -448,7 +465,7 @@ class Query:
             value = Subquery(paths.pk_values_queryset(value)).resolve(self)
         elif value is None and lookup_name in ("exact", "iexact"):
             return IsNull(lhs, True)
-        elif lookup_name in ("exact", "in", "gt", "gte", "lt", "lte", "range") and getattr(field, "is_relation", False):
+        elif lookup_name in ("exact", "in", "gt", "gte", "lt", "lte", "range"):
             value = paths.relation_value(value, lookup_name)
         cls = find_lookup(field, lookup_name)
         if cls is None:

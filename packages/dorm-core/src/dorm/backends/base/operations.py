@@ -61,13 +61,23 @@ class BaseDatabaseOperations:
         "istartswith": "UPPER({lhs}) LIKE UPPER({rhs}) ESCAPE '\\'",
         "endswith": "{lhs} LIKE {rhs} ESCAPE '\\'",
         "iendswith": "UPPER({lhs}) LIKE UPPER({rhs}) ESCAPE '\\'",
-        "regex": "{lhs} REGEXP {rhs}",
-        "iregex": "{lhs} REGEXP ('(?i)' || {rhs})",
     }
 
     def lookup_sql(self, lookup_name: str, lhs: str, rhs: str) -> str:
         """SQL for ``lhs <lookup> rhs`` (both already compiled)."""
+        if lookup_name in ("regex", "iregex"):
+            return self.regex_lookup(lookup_name) % (lhs, rhs)
         return self.lookup_templates[lookup_name].format(lhs=lhs, rhs=rhs)
+
+    def regex_lookup(self, lookup_type: str) -> str:
+        """``%s``-template over (left-hand side, pattern) for ``regex`` / ``iregex``.
+
+        The default is SQL's ``REGEXP`` operator (SQLite calls a registered function);
+        a case-insensitive match prefixes the pattern with ``(?i)``.
+        """
+        if lookup_type == "iregex":
+            return "%s REGEXP ('(?i)' || %s)"
+        return "%s REGEXP %s"
 
     def prep_for_like_query(self, value: Any) -> str:
         """Escape ``\\``, ``%`` and ``_`` so a user's text matches literally inside LIKE."""
@@ -142,10 +152,11 @@ class BaseDatabaseOperations:
             return "DISTINCT ON (" + ", ".join(fields) + ")"
         return "DISTINCT"
 
-    def for_update_sql(self, nowait: bool = False, skip_locked: bool = False, of: list[str] | None = None) -> str:
+    def for_update_sql(self, *, nowait: bool = False, skip_locked: bool = False, of: tuple[str, ...] = ()) -> str:
+        """``FOR UPDATE [OF alias, ...] [NOWAIT | SKIP LOCKED]`` (``of``: unquoted table aliases)."""
         sql = "FOR UPDATE"
         if of:
-            sql += " OF " + ", ".join(of)
+            sql += " OF " + ", ".join(self.quote_name(t) for t in of)
         if nowait:
             sql += " NOWAIT"
         elif skip_locked:
