@@ -186,7 +186,9 @@ def test_changing_the_key_drops_the_cached_object(alias: str, tables: None) -> N
 def test_unsaved_related_object_is_refused_on_save(alias: str, tables: None) -> None:
     writer = Writer(name="Unsaved")
     novel = Novel(title="x", writer=writer)
-    with pytest.raises(ValueError, match="save\\(\\) prohibited to prevent data loss due to unsaved related object 'writer'"):
+    with pytest.raises(
+        ValueError, match="save\\(\\) prohibited to prevent data loss due to unsaved related object 'writer'"
+    ):
         novel.save()
     writer.save()
     novel.save()  # the key is taken from the now-saved object
@@ -402,7 +404,9 @@ async def test_unloaded_relations_inside_a_loop(alias: str, tables: None) -> Non
     writer = await Writer.objects.acreate(name="Ann")
     novel = await Novel.objects.acreate(title="One", writer=writer)
     loaded = await Novel.objects.aget(pk=novel.pk)
-    with pytest.raises(dorm.UnloadedRelationError, match=r"select_related\('writer'\).*afetch_related\('writer'\)") as info:
+    with pytest.raises(
+        dorm.UnloadedRelationError, match=r"select_related\('writer'\).*afetch_related\('writer'\)"
+    ) as info:
         loaded.writer  # noqa: B018
     assert isinstance(info.value, RuntimeError)
     fresh_writer = await Writer.objects.aget(pk=writer.pk)
