@@ -14,13 +14,26 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any, TypeVar
 
-from dorm.backends.base.statement import Statement
 from dorm.db import executor
 
-__all__ = ["Op", "adrive", "drive"]
+__all__ = ["Op", "SignalCall", "adrive", "drive"]
 
 R = TypeVar("R")
-Op = Generator[Statement, Statement, R]
+
+
+class SignalCall:
+    """Yielded by an operation to send a signal: sync receivers on the sync path,
+    every receiver (async ones awaited) on the async path."""
+
+    __slots__ = ("signal", "sender", "kwargs")
+
+    def __init__(self, signal: Any, sender: Any, kwargs: dict[str, Any]) -> None:
+        self.signal = signal
+        self.sender = sender
+        self.kwargs = kwargs
+
+
+Op = Generator[Any, Any, R]
 
 
 def drive(op: Op[R], method: str, atomic_alias: str | None = None) -> R:
@@ -40,7 +53,10 @@ def _drive(op: Op[R], method: str) -> R:
         stmt = next(op)
         while True:
             try:
-                done = run(stmt, method)
+                if type(stmt) is SignalCall:
+                    done = stmt.signal.send(stmt.sender, **stmt.kwargs)
+                else:
+                    done = run(stmt, method)
             except Exception as exc:
                 stmt = op.throw(exc)
                 continue
@@ -66,7 +82,10 @@ async def _adrive(op: Op[R]) -> R:
         stmt = next(op)
         while True:
             try:
-                done = await arun(stmt)
+                if type(stmt) is SignalCall:
+                    done = await stmt.signal.asend(stmt.sender, **stmt.kwargs)
+                else:
+                    done = await arun(stmt)
             except Exception as exc:
                 stmt = op.throw(exc)
                 continue

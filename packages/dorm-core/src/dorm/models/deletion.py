@@ -107,7 +107,7 @@ def op_delete_queryset(qs: Any, alias: str, instances: list[Any] | None = None) 
             else:
                 loaded[m] = yield from QuerySet(m, using=alias).filter(pk__in=doomed[m])._op_fetch()
             for obj in loaded[m]:
-                _send("pre_delete", m, instance=obj, using=alias)
+                yield from _send("pre_delete", m, instance=obj, using=alias)
     counts: dict[str, int] = {}
     total = 0
     for m in reversed(order):
@@ -123,7 +123,7 @@ def op_delete_queryset(qs: Any, alias: str, instances: list[Any] | None = None) 
     if want_signals:
         for m in order:
             for obj in loaded.get(m, ()):
-                _send("post_delete", m, instance=obj, using=alias)
+                yield from _send("post_delete", m, instance=obj, using=alias)
     if instances is not None:
         pk_name = model._meta.pk.attname
         for obj in instances:

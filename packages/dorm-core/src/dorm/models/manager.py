@@ -100,6 +100,14 @@ def _proxy_methods(queryset_class: type[Any], manager_class: type[Any]) -> dict[
 
 
 def _make_proxy(name: str, method: Any) -> Any:
+    if inspect.isasyncgenfunction(method):
+
+        @functools.wraps(method)
+        async def agen_proxy(self: BaseManager[Any], *args: Any, **kwargs: Any) -> Any:
+            async for item in getattr(self.get_queryset(), name)(*args, **kwargs):
+                yield item
+
+        return agen_proxy
     if inspect.iscoroutinefunction(method):
 
         @functools.wraps(method)

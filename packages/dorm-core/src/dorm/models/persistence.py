@@ -15,7 +15,7 @@ from dorm import plugins
 from dorm.backends.base.statement import FETCH_ALL, FETCH_NONE, Statement
 from dorm.db.connections import connections
 from dorm.db.router import router
-from dorm.models._drive import Op, adrive, drive
+from dorm.models._drive import Op, SignalCall, adrive, drive
 
 __all__ = [
     "adelete_instance",
@@ -46,10 +46,11 @@ def _signal(name: str) -> Any:
     return sig
 
 
-def _send(name: str, sender: Any, **kwargs: Any) -> None:
+def _send(name: str, sender: Any, **kwargs: Any) -> Op[None]:
+    """Send signal ``name`` through the driver (async receivers run on async paths)."""
     sig = _signal(name)
     if sig is not None:
-        sig.send(sender=sender, **kwargs)
+        yield SignalCall(sig, sender, kwargs)
 
 
 def _db_default_marker() -> Any:
@@ -100,7 +101,7 @@ def op_save(
     data = instance.__dict__
     raw = False
     if _signal("pre_save") is not None:
-        _send("pre_save", cls, instance=instance, raw=raw, using=alias, update_fields=fields_set)
+        yield from _send("pre_save", cls, instance=instance, raw=raw, using=alias, update_fields=fields_set)
     pk_val = data.get(pk.attname)
     created = False
     if not force_insert and (force_update or (not adding and pk_val is not None)):
@@ -144,7 +145,7 @@ def op_save(
     state.adding = False
     state.db = alias
     if _signal("post_save") is not None:
-        _send("post_save", cls, instance=instance, created=created, raw=raw, using=alias, update_fields=fields_set)
+        yield from _send("post_save", cls, instance=instance, created=created, raw=raw, using=alias, update_fields=fields_set)
 
 
 def _op_insert(instance: Any, alias: str, wrapper: Any) -> Op[None]:

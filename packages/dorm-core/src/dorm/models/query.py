@@ -46,7 +46,17 @@ class EmptyResultSet(Exception):
 class QuerySet(Generic[M]):
     """A lazy database query over one model.  Chain methods return new querysets."""
 
-    __slots__ = ("model", "query", "_db", "_result_cache", "_prefetch", "_sticky_write", "__weakref__")
+    __slots__ = (
+        "model",
+        "query",
+        "_db",
+        "_result_cache",
+        "_prefetch",
+        "_sticky_write",
+        "_origin",
+        "_known_related_objects",
+        "__weakref__",
+    )
 
     def __init__(self, model: type[M], query: Query | None = None, using: str | None = None) -> None:
         self.model = model
@@ -55,6 +65,10 @@ class QuerySet(Generic[M]):
         self._result_cache: list[Any] | None = None
         self._prefetch: tuple[Any, ...] = ()
         self._sticky_write = False
+        #: what caused this query (``"Book.author"`` for a lazy relation load), for Statement.origin
+        self._origin: str | None = None
+        #: {fk_field: {fk_value: instance}}: set the reverse side on loaded rows (related managers)
+        self._known_related_objects: dict[Any, dict[Any, Any]] | None = None
 
     # ------------------------------------------------------------------
     # cloning and building
@@ -68,6 +82,8 @@ class QuerySet(Generic[M]):
         qs._result_cache = None
         qs._prefetch = self._prefetch
         qs._sticky_write = self._sticky_write
+        qs._origin = self._origin
+        qs._known_related_objects = self._known_related_objects
         return qs
 
     def all(self) -> QuerySet[M]:
@@ -278,7 +294,7 @@ class QuerySet(Generic[M]):
             _kernel.query_pre_compile(query, alias)
         wrapper = connections[alias]
         sql, params, plan = compiled(query, wrapper)
-        return Statement(alias, sql, params, fetch=fetch, model=self.model), plan
+        return Statement(alias, sql, params, fetch=fetch, model=self.model, origin=self._origin), plan
 
     def _op_fetch(self, query: Query | None = None) -> Op[list[Any]]:
         q = self.query if query is None else query
@@ -290,6 +306,14 @@ class QuerySet(Generic[M]):
         stmt, plan = self._statement(q, alias)
         done = yield stmt
         results = hydrate(plan, done.rows or [], alias)
+        known = self._known_related_objects
+        if known and q.values_select is None:
+            for field, mapping in known.items():
+                attname, name = field.attname, field.name
+                for obj in results:
+                    target = mapping.get(obj.__dict__.get(attname))
+                    if target is not None:
+                        obj._state.fields_cache[name] = target
         if self._prefetch and results and q.values_select is None:
             from dorm.models.prefetch import op_prefetch
 

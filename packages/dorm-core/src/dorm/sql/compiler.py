@@ -417,16 +417,19 @@ class SQLCompiler:
         from dorm.expressions import Col, Ref
 
         expr = order.expression
+        position = 0
         for i, d in enumerate(described, start=1):
             if isinstance(expr, Col) and d[0] == "field" and not d[1] and d[2].column == expr.column:
-                break
-            if isinstance(expr, Col) and d[0] == "value" and getattr(d[2], "column", None) == expr.column:
-                break
-            if isinstance(expr, Ref) and d[1] == expr.name:
+                position = i
+            elif isinstance(expr, Col) and d[0] == "value" and getattr(d[2], "column", None) == expr.column:
+                position = i
+            elif isinstance(expr, Ref) and d[1] == expr.name:
+                position = i
+            if position:
                 break
         else:
             raise FieldError(f"ORDER BY term {expr!r} of a union must be one of the selected columns.")
-        sql = f"{i} {'DESC' if order.descending else 'ASC'}"
+        sql = f"{position} {'DESC' if order.descending else 'ASC'}"
         return sql, []
 
     def _pk_subquery(self, query: Query) -> SQLResult:
