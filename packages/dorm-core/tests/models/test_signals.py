@@ -202,8 +202,6 @@ def note_table(create_tables: Callable[..., None]) -> None:
     create_tables(Note)
 
 
-    reason="persistence (query engine) sends save signals with send(), not asend(), on async paths yet", strict=False
-)
 async def test_async_save_awaits_async_receivers(alias: str, note_table: None) -> None:
     seen: list[bool] = []
 
