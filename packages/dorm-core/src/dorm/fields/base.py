@@ -279,6 +279,8 @@ class Field(RegisterLookupMixin, Generic[T]):
         if value is None:
             return None
         value = self.coerce(value)
+        if value == "" or value == b"":  # empty is "blank", checked by full_clean, not "invalid"
+            return value
         for validator in self.default_validators:
             validator(value)
         for validator in self._validators:

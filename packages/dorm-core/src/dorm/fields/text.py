@@ -69,11 +69,6 @@ class EmailField(CharField):
     def __init__(self, verbose_name: str | None = None, *, max_length: int = 254, **kwargs: Any) -> None:
         super().__init__(verbose_name, max_length=max_length, **kwargs)
 
-    def to_python(self, value: Any) -> Any:
-        if value == "":  # "no address" is a blank value, not an invalid one
-            return value
-        return super().to_python(value)
-
 
 class URLField(CharField):
     """A URL (``http``, ``https``, ``ftp``, ``ftps`` by default), checked on assignment."""
@@ -92,8 +87,3 @@ class URLField(CharField):
             kwargs["validators"] = [URLValidator(schemes), *kwargs.get("validators", ())]
             self.__dict__["default_validators"] = ()  # the given schemes replace the default check
         super().__init__(verbose_name, max_length=max_length, **kwargs)
-
-    def to_python(self, value: Any) -> Any:
-        if value == "":
-            return value
-        return super().to_python(value)
