@@ -191,5 +191,6 @@ def suggest_name(ops: list[Operation], initial: bool) -> str:
             parts.append(f"rename_{op.old_name}_{op.model_name.lower()}_{op.new_name}")
         else:
             parts.append("auto")
-    name = "_".join(dict.fromkeys(parts))
-    return name if len(name) <= 50 else "auto"
+    unique = list(dict.fromkeys(parts))
+    name = "_".join(unique)
+    return name if len(unique) <= 3 and len(name) <= 40 and "auto" not in unique else "auto"

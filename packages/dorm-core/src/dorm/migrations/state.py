@@ -165,6 +165,8 @@ class _BoundField:
         self.remote_field = remote
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_field":
+            raise AttributeError(name)
         return getattr(self._field, name)
 
     def __repr__(self) -> str:
