@@ -165,11 +165,13 @@ class SyncInAsyncContextError(DormError, RuntimeError):
     """
 
 
-class UnloadedRelationError(DormError, RuntimeError):
-    """A relation that was not loaded was touched inside a running event loop.
+class UnloadedRelationError(SyncInAsyncContextError):
+    """A relation (or deferred field) that was not loaded was touched inside a running event loop.
 
-    Load it with ``select_related``/``prefetch_related`` or
-    ``await obj.afetch_related(...)``.
+    Loading it would be a sync query, so it is the same refusal as
+    :class:`SyncInAsyncContextError` (and its message also says ``this event
+    loop is already running``).  Load it with ``select_related``/``prefetch_related``
+    or ``await obj.afetch_related(...)``.
     """
 
 

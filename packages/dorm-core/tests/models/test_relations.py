@@ -409,6 +409,8 @@ async def test_unloaded_relations_inside_a_loop(alias: str, tables: None) -> Non
     ) as info:
         loaded.writer  # noqa: B018
     assert isinstance(info.value, RuntimeError)
+    assert isinstance(info.value, dorm.SyncInAsyncContextError)
+    assert "this event loop is already running" in str(info.value)
     fresh_writer = await Writer.objects.aget(pk=writer.pk)
     with pytest.raises(dorm.UnloadedRelationError, match="passport"):
         fresh_writer.passport  # noqa: B018

@@ -116,7 +116,7 @@ def load_deferred(instance: Model, field: Field[Any]) -> Any:
     if _get_running_loop() is not None:
         raise UnloadedRelationError(
             f"{model_name}.{field.name} was deferred (only()/defer()) and loading it now would run a sync query "
-            f"inside a running event loop. Load it first: `await obj.arefresh_from_db(fields=[{field.name!r}])`, "
+            f"while this event loop is already running. Load it first: `await obj.arefresh_from_db(fields=[{field.name!r}])`, "
             f"or leave it out of only()/defer()."
         )
     instance.refresh_from_db(fields=[attname])

@@ -45,7 +45,7 @@ def unloaded_error(model: type[Model], name: str, *, many: bool = False) -> Unlo
     loader = f"prefetch_related({name!r})" if many else f"select_related({name!r})"
     other = "" if many else f" (or prefetch_related({name!r}))"
     return UnloadedRelationError(
-        f"{model_name}.{name} is not loaded, and loading it now would run a sync query inside a running event loop. "
+        f"{model_name}.{name} is not loaded, and loading it now would run a sync query while this event loop is already running. "
         f"Load it with the query that fetched the object: {model_name}.objects.{loader}{other}, "
         f"or on this instance: `await obj.afetch_related({name!r})`."
     )
