@@ -76,7 +76,11 @@ class Lookup(Expression):
         return value if prep is None else prep(value, wrapper)
 
     def rhs_params(self, wrapper: Any) -> list[Any]:
-        return [self.prep_value(self.rhs, wrapper)]
+        return [self.param_for(self.rhs, wrapper)]
+
+    def param_for(self, value: Any, wrapper: Any) -> Any:
+        """The single driver parameter for ``value`` (the fast path reuses a cached lookup with new values)."""
+        return self.prep_value(value, wrapper)
 
     def key(self, kc: KeyContext) -> Any:
         lhs_key = self.lhs.key(kc)
@@ -132,8 +136,8 @@ class PatternLookup(Lookup):
         if self.rhs is None:
             raise FieldError(f"The {self.lookup_name!r} lookup cannot match None; use __isnull=True.")
 
-    def rhs_params(self, wrapper: Any) -> list[Any]:
-        return [wrapper.ops.pattern_value(self.lookup_name, self.rhs)]
+    def param_for(self, value: Any, wrapper: Any) -> Any:
+        return wrapper.ops.pattern_value(self.lookup_name, value)
 
 
 class Contains(PatternLookup):
@@ -174,8 +178,8 @@ class Regex(Lookup):
         if not isinstance(self.rhs, str):
             raise FieldError(f"The {self.lookup_name!r} lookup takes a pattern string, not {self.rhs!r}.")
 
-    def rhs_params(self, wrapper: Any) -> list[Any]:
-        return [self.rhs]
+    def param_for(self, value: Any, wrapper: Any) -> Any:
+        return value
 
 
 class IRegex(Regex):

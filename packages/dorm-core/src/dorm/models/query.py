@@ -8,13 +8,17 @@ through ``executor.run``; the ``a*`` twin through ``await executor.arun``.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import warnings
+from decimal import Decimal
+from uuid import UUID
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dorm import plugins
 from dorm.backends.base.statement import FETCH_ALL, FETCH_NONE, Statement
+from dorm.db import executor
 from dorm.db.connections import connections
 from dorm.db.router import router
 from dorm.exceptions import FieldError, IntegrityError, NotSupportedError
@@ -48,7 +52,8 @@ class QuerySet(Generic[M]):
 
     __slots__ = (
         "model",
-        "query",
+        "_query",
+        "_fast_kwargs",
         "_db",
         "_result_cache",
         "_prefetch",
@@ -60,7 +65,10 @@ class QuerySet(Generic[M]):
 
     def __init__(self, model: type[M], query: Query | None = None, using: str | None = None) -> None:
         self.model = model
-        self.query = query if query is not None else Query(model)
+        #: built on first need (a manager's fresh queryset often never needs one: see the fast path)
+        self._query = query
+        #: ``filter(**kwargs)`` on a fresh queryset, validated but not yet added to a Query
+        self._fast_kwargs: dict[str, Any] | None = None
         self._db = using
         self._result_cache: list[Any] | None = None
         self._prefetch: tuple[Any, ...] = ()
@@ -74,10 +82,28 @@ class QuerySet(Generic[M]):
     # cloning and building
     # ------------------------------------------------------------------
 
+    @property
+    def query(self) -> Query:
+        """The query tree (built on first access)."""
+        q = self._query
+        if q is None:
+            q = self._query = Query(self.model)
+            pending = self._fast_kwargs
+            if pending is not None:
+                self._fast_kwargs = None
+                q.add_q(Q(**pending))
+        return q
+
+    @query.setter
+    def query(self, value: Query) -> None:
+        self._query = value
+        self._fast_kwargs = None
+
     def _clone(self) -> QuerySet[M]:
         qs = QuerySet.__new__(type(self))
         qs.model = self.model
-        qs.query = self.query.clone()
+        qs._query = self.query.clone()
+        qs._fast_kwargs = None
         qs._db = self._db
         qs._result_cache = None
         qs._prefetch = self._prefetch
@@ -92,6 +118,15 @@ class QuerySet(Generic[M]):
 
     def filter(self, *args: Any, **kwargs: Any) -> QuerySet[M]:
         """Rows matching every condition (``Q`` objects and ``name__lookup=value``)."""
+        if not args and kwargs and self._query is None and self._fast_kwargs is None and type(self) is QuerySet:
+            # A fresh queryset: keep the keywords (validated) and build the Query only if needed.
+            _validate_names(self.model, kwargs)
+            qs = QuerySet(self.model, using=self._db)
+            qs._fast_kwargs = kwargs
+            qs._prefetch = self._prefetch
+            qs._origin = self._origin
+            qs._known_related_objects = self._known_related_objects
+            return qs
         qs = self._clone()
         if args or kwargs:
             self._check_not_sliced("filter")
@@ -415,10 +450,61 @@ class QuerySet(Generic[M]):
     def get(self, *args: Any, **kwargs: Any) -> M:
         """The one row matching; ``DoesNotExist`` / ``MultipleObjectsReturned`` otherwise."""
         guards.check_sync_access(self.model, "get")
+        if not args and self._query is None and self._fast_kwargs is None:
+            fast = self._fast_statement("get", kwargs)
+            if fast is not None:
+                return self._finish_get(fast[1], executor.run(fast[0], "get"))
         return drive(self._op_get(args, kwargs), "get")
 
     async def aget(self, *args: Any, **kwargs: Any) -> M:
+        if not args and self._query is None and self._fast_kwargs is None:
+            fast = self._fast_statement("get", kwargs)
+            if fast is not None:
+                return self._finish_get(fast[1], await executor.arun(fast[0]))
         return await adrive(self._op_get(args, kwargs))
+
+    def _finish_get(self, plan: Any, done: Statement) -> M:
+        results = hydrate(plan, done.rows or [], done.alias)
+        if len(results) == 1:
+            if self._prefetch:
+                from dorm.models.prefetch import op_prefetch
+
+                drive(op_prefetch(results, self._prefetch, done.alias), "get")
+            return results[0]  # type: ignore[no-any-return]
+        model = self.model
+        if not results:
+            raise model.DoesNotExist(f"{model.__name__} matching query does not exist.")  # type: ignore[attr-defined]
+        num = len(results)
+        count = f"more than {MAX_GET_RESULTS - 1}" if num >= MAX_GET_RESULTS else str(num)
+        raise model.MultipleObjectsReturned(  # type: ignore[attr-defined]
+            f"get() returned more than one {model.__name__} -- it returned {count}!"
+        )
+
+    def _fast_statement(self, kind: str, kwargs: dict[str, Any]) -> tuple[Statement, Any] | None:
+        """The statement of ``get(**kwargs)`` / ``filter(**kwargs).count()`` on a fresh queryset,
+        from a per-shape cache keyed by the keyword names (no Query is built on a hit)."""
+        if not kwargs or self._prefetch or self._known_related_objects or _kernel.implemented("dorm_query_pre_compile"):
+            return None
+        for value in kwargs.values():
+            if type(value) not in _SCALARS:
+                return None
+        alias = self._db
+        if alias is None:
+            alias = router.db_for_read(self.model)
+        wrapper = connections[alias]
+        key = (kind, self.model, tuple(kwargs))
+        cache = wrapper.compile_cache
+        entry = cache.get(key)
+        if entry is None:
+            entry = _fast_entry(self.model, kind, kwargs, wrapper)
+            cache[key] = entry
+        if entry is False:
+            return None
+        sql, plan, names, lookups, tail = entry
+        params = [lk.param_for(kwargs[n], wrapper) for n, lk in zip(names, lookups, strict=True)]
+        if tail:
+            params.extend(tail)
+        return Statement(alias, sql, params, fetch=FETCH_ALL, model=self.model, origin=self._origin), plan
 
     def _op_get_or_none(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Op[M | None]:
         try:
@@ -556,9 +642,21 @@ class QuerySet(Generic[M]):
     def count(self) -> int:
         """The number of matching rows (``SELECT COUNT(*)``; the cached length if evaluated)."""
         guards.check_sync_access(self.model, "count")
+        pending = self._fast_kwargs
+        if pending is not None and self._query is None:
+            fast = self._fast_statement("count", pending)
+            if fast is not None:
+                rows = executor.run(fast[0], "count").rows
+                return int(rows[0][0]) if rows else 0
         return drive(self._op_count(), "count")
 
     async def acount(self) -> int:
+        pending = self._fast_kwargs
+        if pending is not None and self._query is None:
+            fast = self._fast_statement("count", pending)
+            if fast is not None:
+                rows = (await executor.arun(fast[0])).rows
+                return int(rows[0][0]) if rows else 0
         return await adrive(self._op_count())
 
     def _op_aggregate(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Op[dict[str, Any]]:
@@ -937,6 +1035,50 @@ class QuerySet(Generic[M]):
 
     async def aexplain(self, format: str | None = None, **options: Any) -> str:
         return await adrive(self._op_explain(format, options))
+
+
+_SCALARS = frozenset({int, str, float, bool, Decimal, UUID, dt.date, dt.datetime, dt.time})
+_validated: dict[tuple[Any, tuple[str, ...]], bool] = {}
+
+
+def _validate_names(model: Any, kwargs: dict[str, Any]) -> None:
+    """Raise ``FieldError`` for a bad keyword now, as ``filter()`` always does (cached per name set)."""
+    key = (model, tuple(kwargs))
+    if key in _validated:
+        return
+    for name in kwargs:
+        probe = Query(model)
+        probe.setup_and_check(name)
+    if len(_validated) > 4096:
+        _validated.clear()
+    _validated[key] = True
+
+
+def _fast_entry(model: Any, kind: str, kwargs: dict[str, Any], wrapper: Any) -> Any:
+    """``(sql, plan, names, lookups, tail_params)`` for a fast-path shape, or ``False``."""
+    from dorm.lookups import In, IsNull, Lookup, Range
+
+    q = Query(model)
+    q.add_q(Q(**kwargs))
+    names = tuple(sorted(kwargs))
+    nodes = q.where.nodes if q.where is not None else []
+    if len(nodes) != len(names):
+        return False
+    for node in nodes:
+        if not isinstance(node, Lookup) or isinstance(node, (In, Range, IsNull)) or isinstance(node.rhs, Expression):
+            return False
+    if kind == "get":
+        q.clear_ordering()
+        q.set_limits(None, MAX_GET_RESULTS)
+    else:
+        from dorm.aggregates import Count
+
+        q.clear_ordering()
+        q.values_select = ("__count",)
+        q.select_exprs = {"__count": Count().resolve(q)}
+        q.values_kind = "flat"
+    sql, params, plan = compiled(q, wrapper)
+    return (sql, plan, names, tuple(nodes), params[len(names) :])
 
 
 def _concrete_field(model: Any, name: str, method: str) -> Any:

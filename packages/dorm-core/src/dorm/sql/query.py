@@ -416,6 +416,22 @@ class Query:
             raise FieldError(paths.unknown_name_message(model, parts[i - 1] if i else parts[0], full_name, {}))
         return col, field, list(parts[i:])
 
+    def setup_and_check(self, name: str) -> None:
+        """Validate one filter keyword (path, transforms, lookup) without a value."""
+        if not isinstance(name, str) or not name:
+            raise FieldError(f"Invalid filter keyword {name!r}.")
+        parts = name.split(LOOKUP_SEP)
+        if parts[0] in self.annotations:
+            return
+        lhs, _field, rest = self.setup_path(parts, name)
+        for idx, part in enumerate(rest):
+            if idx == len(rest) - 1 and find_lookup(lhs.output_field, part) is not None:
+                return
+            tcls = find_transform(lhs.output_field, part)
+            if tcls is None:
+                raise FieldError(paths.bad_lookup_message(self.model, name, part, lhs.output_field))
+            lhs = tcls(lhs)
+
     def resolve_ref(self, name: str) -> Expression:
         """``F(name)``: an annotation, or a field path (joins added)."""
         annotation = self.annotations.get(name)
