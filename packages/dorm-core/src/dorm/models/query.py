@@ -363,7 +363,17 @@ class QuerySet(Generic[M]):
         cache = self._result_cache
         if cache is None:
             guards.check_sync_access(self.model, method)
-            cache = self._result_cache = drive(self._op_fetch(), method)
+            q = self.query
+            if self._prefetch or self._known_related_objects or q.is_empty:
+                cache = drive(self._op_fetch(), method)
+            else:
+                # the common case without the generator driver (same steps as _op_fetch)
+                if q.order_by is None:
+                    q.apply_default_ordering()
+                stmt, plan = self._statement(q, self.db)
+                done = executor.run(stmt, method)
+                cache = hydrate(plan, done.rows or [], stmt.alias)
+            self._result_cache = cache
         return cache
 
     async def _afetch_all(self) -> list[Any]:

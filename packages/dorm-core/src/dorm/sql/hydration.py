@@ -41,7 +41,7 @@ def new_state(alias: str) -> Any:
 
 
 class RelatedPlan:
-    __slots__ = ("path", "name", "model", "attnames", "start", "end", "pk_index", "converters")
+    __slots__ = ("path", "name", "model", "attnames", "start", "end", "pk_index", "converters", "parent")
 
     def __init__(self, path: tuple[str, ...], model: Any, attnames: tuple[str, ...], start: int, pk_index: int) -> None:
         self.path = path
@@ -52,6 +52,8 @@ class RelatedPlan:
         self.end = start + len(attnames)
         self.pk_index = pk_index
         self.converters: list[tuple[int, Converter]] = []
+        #: index of the parent in ``RowPlan.related`` (-1: the row's main instance)
+        self.parent = -1
 
 
 class RowPlan:
@@ -119,6 +121,9 @@ def build_plan(query: Any, described: list[Any], wrapper: Any) -> RowPlan:
     plan.attnames = tuple(main)
     plan.ncols = len(main)
     plan.related = list(related.values())
+    index = {rp.path: i for i, rp in enumerate(plan.related)}
+    for rp in plan.related:
+        rp.parent = index.get(rp.path[:-1], -1)
     return plan
 
 
@@ -169,7 +174,7 @@ def _models(plan: RowPlan, rows: list[Any], alias: str) -> list[Any]:
     for row in rows:
         obj = new(cls)
         d = obj.__dict__
-        d.update(zip(names, row, strict=False))
+        d.update(zip(names, row))
         st = new_st(state_cls)
         st.db = alias
         st.adding = False
@@ -184,23 +189,24 @@ def _models(plan: RowPlan, rows: list[Any], alias: str) -> list[Any]:
 
 
 def _attach_related(obj: Any, related: list[RelatedPlan], row: Any, alias: str, state_cls: Any) -> None:
-    by_path: dict[tuple[str, ...], Any] = {(): obj}
+    made: list[Any] = []
+    append = made.append
+    new_st = state_cls.__new__
     for rp in related:
-        parent = by_path.get(rp.path[:-1])
-        if parent is None:
-            by_path[rp.path] = None
+        parent = obj if rp.parent < 0 else made[rp.parent]
+        if parent is None or (rp.pk_index >= 0 and row[rp.pk_index] is None):
+            append(None)
+            if parent is not None:
+                parent._state.fields_cache[rp.name] = None
             continue
-        if rp.pk_index >= 0 and row[rp.pk_index] is None:
-            child = None
-        else:
-            model = rp.model
-            child = model.__new__(model)
-            cd = child.__dict__
-            cd.update(zip(rp.attnames, row[rp.start : rp.end], strict=False))
-            st = state_cls.__new__(state_cls)
-            st.db = alias
-            st.adding = False
-            st.fields_cache = {}
-            cd["_state"] = st
+        model = rp.model
+        child = model.__new__(model)
+        cd = child.__dict__
+        cd.update(zip(rp.attnames, row[rp.start : rp.end], strict=False))
+        st = new_st(state_cls)
+        st.db = alias
+        st.adding = False
+        st.fields_cache = {}
+        cd["_state"] = st
         parent._state.fields_cache[rp.name] = child
-        by_path[rp.path] = child
+        append(child)
