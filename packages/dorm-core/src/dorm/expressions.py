@@ -439,7 +439,7 @@ class When(Expression):
         yield self.result
 
     def has_aggregate(self) -> bool:
-        return self.result.has_aggregate()
+        return bool(self.result.has_aggregate())
 
     def key(self, kc: KeyContext) -> Any:
         return ("WHEN", self.condition.key(kc), self.result.key(kc))

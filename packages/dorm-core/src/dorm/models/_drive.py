@@ -95,7 +95,3 @@ async def _adrive(op: Op[R]) -> R:
         return result
 
 
-def no_statements(value: Any) -> Op[Any]:
-    """An operation that needs no I/O (e.g. ``none().count()``)."""
-    return value
-    yield  # pragma: no cover

@@ -82,6 +82,7 @@ def op_delete_queryset(qs: Any, alias: str, instances: list[Any] | None = None) 
                 elif name == "SET_DEFAULT":
                     value = field.get_default()
                 else:
+                    assert on_delete is not None
                     value = on_delete.get_value()
                 updates.append((related, field, value, rel_pks))
     for related, field, rel_pks in restricted:
@@ -141,4 +142,4 @@ def _op_raw_delete(qs: Any, alias: str) -> Op[int]:
     q.clear_ordering()
     stmt, _plan = qs._statement(q, alias, FETCH_NONE)
     done = yield stmt
-    return max(done.rowcount, 0)
+    return max(int(done.rowcount), 0)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import warnings
-from decimal import Decimal
-from uuid import UUID
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from uuid import UUID
 
 from dorm import plugins
 from dorm.backends.base.statement import FETCH_ALL, FETCH_NONE, Statement
@@ -181,7 +181,7 @@ class QuerySet(Generic[M]):
         """Rows as dicts of the named fields (every concrete field when none are named)."""
         qs = self._clone()
         qs.query.set_values(fields, "dict", expressions)
-        return qs  # type: ignore[return-value]
+        return qs
 
     def values_list(self, *fields: str, flat: bool = False, named: bool = False) -> QuerySet[Any]:
         """Rows as tuples; ``flat=True`` with one field gives plain values; ``named=True`` named tuples."""
@@ -191,7 +191,7 @@ class QuerySet(Generic[M]):
             raise TypeError("values_list(flat=True) needs exactly one field name.")
         qs = self._clone()
         qs.query.set_values(fields, "flat" if flat else "named" if named else "tuple")
-        return qs  # type: ignore[return-value]
+        return qs
 
     def annotate(self, *args: Any, **kwargs: Any) -> QuerySet[M]:
         """Add computed values (``F``, ``Count``...) to each row as attributes (or values() keys)."""
@@ -245,14 +245,14 @@ class QuerySet(Generic[M]):
         qs.query.set_deferred(fields, only=True)
         return qs
 
-    def defer(self, *fields: str) -> QuerySet[M]:
+    def defer(self, *fields: str | None) -> QuerySet[M]:
         """Leave these fields out of the query; they load on access."""
         qs = self._clone()
-        if fields == (None,):
+        if fields == (None,):  # defer(None) clears, as in Django
             qs.query.deferred = frozenset()
             qs.query.only_mode = False
         else:
-            qs.query.set_deferred(fields, only=False)
+            qs.query.set_deferred([f for f in fields if f is not None], only=False)
         return qs
 
     def select_for_update(self, nowait: bool = False, skip_locked: bool = False, of: Sequence[str] = ()) -> QuerySet[M]:
@@ -305,7 +305,8 @@ class QuerySet(Generic[M]):
 
     def limit(self, n: int) -> QuerySet[M]:
         """The first ``n`` rows (same as ``[:n]``)."""
-        return self[:n]  # type: ignore[return-value]
+        sliced: QuerySet[M] = self[:n]
+        return sliced
 
     # ------------------------------------------------------------------
     # statement preparation (shared by sync and async)
@@ -451,9 +452,9 @@ class QuerySet(Generic[M]):
             return results[0]  # type: ignore[no-any-return]
         model = self.model
         if not num:
-            raise model.DoesNotExist(f"{model.__name__} matching query does not exist.")  # type: ignore[attr-defined]
+            raise model.DoesNotExist(f"{model.__name__} matching query does not exist.")
         count = f"more than {MAX_GET_RESULTS - 1}" if num >= MAX_GET_RESULTS else str(num)
-        raise model.MultipleObjectsReturned(  # type: ignore[attr-defined]
+        raise model.MultipleObjectsReturned(
             f"get() returned more than one {model.__name__} -- it returned {count}!"
         )
 
@@ -483,10 +484,10 @@ class QuerySet(Generic[M]):
             return results[0]  # type: ignore[no-any-return]
         model = self.model
         if not results:
-            raise model.DoesNotExist(f"{model.__name__} matching query does not exist.")  # type: ignore[attr-defined]
+            raise model.DoesNotExist(f"{model.__name__} matching query does not exist.")
         num = len(results)
         count = f"more than {MAX_GET_RESULTS - 1}" if num >= MAX_GET_RESULTS else str(num)
-        raise model.MultipleObjectsReturned(  # type: ignore[attr-defined]
+        raise model.MultipleObjectsReturned(
             f"get() returned more than one {model.__name__} -- it returned {count}!"
         )
 
@@ -519,7 +520,7 @@ class QuerySet(Generic[M]):
     def _op_get_or_none(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Op[M | None]:
         try:
             return (yield from self._op_get(args, kwargs))
-        except self.model.DoesNotExist:  # type: ignore[attr-defined]
+        except self.model.DoesNotExist:
             return None
 
     def get_or_none(self, *args: Any, **kwargs: Any) -> M | None:
@@ -542,11 +543,11 @@ class QuerySet(Generic[M]):
         if q.is_sliced:
             rows = yield from qs._op_fetch(q)
             if last:
-                return rows[-1] if rows else None  # type: ignore[no-any-return]
-            return rows[0] if rows else None  # type: ignore[no-any-return]
+                return rows[-1] if rows else None
+            return rows[0] if rows else None
         q.set_limits(None, 1)
         rows = yield from qs._op_fetch(q)
-        return rows[0] if rows else None  # type: ignore[no-any-return]
+        return rows[0] if rows else None
 
     def first(self) -> M | None:
         """The first row (by the ordering, else by pk), or ``None``."""
@@ -594,7 +595,7 @@ class QuerySet(Generic[M]):
         qs.query.set_limits(None, 1)
         rows = yield from qs._op_fetch(qs.query)
         if not rows:
-            raise self.model.DoesNotExist(f"{self.model.__name__} matching query does not exist.")  # type: ignore[attr-defined]
+            raise self.model.DoesNotExist(f"{self.model.__name__} matching query does not exist.")
         return rows[0]  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------
@@ -697,7 +698,7 @@ class QuerySet(Generic[M]):
         stmt, plan = self._statement(q, self.db)
         done = yield stmt
         rows = hydrate(plan, done.rows or [], stmt.alias)
-        return rows[0] if rows else {name: None for name in exprs}  # type: ignore[no-any-return]
+        return rows[0] if rows else {name: None for name in exprs}
 
     def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Aggregate over the whole queryset: ``aggregate(total=Sum("price"))`` -> ``{"total": ...}``."""
@@ -820,7 +821,7 @@ class QuerySet(Generic[M]):
         alias = self._db_for_write()
         stmt, _plan = self._statement(q, alias, FETCH_NONE)
         done = yield stmt
-        return done.rowcount
+        return int(done.rowcount)
 
     def update(self, **kwargs: Any) -> int:
         """``UPDATE`` every matching row (``F`` expressions allowed); returns the row count.
@@ -878,7 +879,7 @@ class QuerySet(Generic[M]):
     def _op_get_or_create(self, defaults: dict[str, Any] | None, kwargs: dict[str, Any]) -> Op[tuple[M, bool]]:
         try:
             return (yield from self._op_get((), kwargs)), False
-        except self.model.DoesNotExist:  # type: ignore[attr-defined]
+        except self.model.DoesNotExist:
             pass
         params = {k: v for k, v in kwargs.items() if "__" not in k}
         params.update(defaults or {})
@@ -889,7 +890,7 @@ class QuerySet(Generic[M]):
         except IntegrityError:
             try:
                 return (yield from self._op_get((), kwargs)), False
-            except self.model.DoesNotExist:  # type: ignore[attr-defined]
+            except self.model.DoesNotExist:
                 raise
 
     def get_or_create(self, defaults: dict[str, Any] | None = None, **kwargs: Any) -> tuple[M, bool]:
@@ -911,7 +912,7 @@ class QuerySet(Generic[M]):
             qs = qs.select_for_update()
         try:
             obj = yield from qs._op_get((), kwargs)
-        except self.model.DoesNotExist:  # type: ignore[attr-defined]
+        except self.model.DoesNotExist:
             obj, created = yield from qs._op_get_or_create(defaults, kwargs)
             return obj, created
         for name, value in (defaults or {}).items():

@@ -499,7 +499,7 @@ class SQLCompiler:
             sql += " " + conflict
         if returning:
             sql += " " + self.ops.returning_sql([q(f.column) for f in returning])
-        return sql
+        return str(sql)
 
 
 def _nullable(expr: Any) -> bool:

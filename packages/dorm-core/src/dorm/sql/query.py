@@ -120,7 +120,7 @@ def relabel(node: Any, mapping: dict[str, str], child_prefix: str, outer: Query 
             clone.query = node.query.relabeled(child_prefix, mapping)
         return clone
     if isinstance(node, Expression):
-        clone = copy.copy(node)
+        expr_clone = copy.copy(node)
         for cls in type(node).__mro__:
             for slot in cls.__dict__.get("__slots__", ()):
                 if slot == "output_field" or not hasattr(node, slot):
@@ -128,8 +128,8 @@ def relabel(node: Any, mapping: dict[str, str], child_prefix: str, outer: Query 
                 value = getattr(node, slot)
                 new_value = relabel(value, mapping, child_prefix, outer)
                 if new_value is not value:
-                    object.__setattr__(clone, slot, new_value)
-        return clone
+                    object.__setattr__(expr_clone, slot, new_value)
+        return expr_clone
     if isinstance(node, list):
         return [relabel(v, mapping, child_prefix, outer) for v in node]
     if isinstance(node, tuple):
