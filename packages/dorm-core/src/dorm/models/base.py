@@ -446,7 +446,7 @@ class Model(metaclass=ModelBase):
         self._check_deletable()
         from dorm.models import persistence
 
-        return persistence.delete_instance(self, using=using)  # type: ignore[no-any-return]
+        return persistence.delete_instance(self, using=using)
 
     async def adelete(self, using: str | None = None) -> tuple[int, dict[str, int]]:
         """Async twin of :meth:`delete`."""
@@ -454,7 +454,7 @@ class Model(metaclass=ModelBase):
         self._check_deletable()
         from dorm.models import persistence
 
-        return await persistence.adelete_instance(self, using=using)  # type: ignore[no-any-return]
+        return await persistence.adelete_instance(self, using=using)
 
     def _check_deletable(self) -> None:
         if self.pk is None:
