@@ -31,6 +31,8 @@ from dorm.migrations.exceptions import (
 )
 from dorm.migrations.graph import Node
 from dorm.migrations.loader import MigrationLoader
+from dorm.migrations.operations.base import Operation
+from dorm.migrations.operations.special import RunPython, RunSQL, SeparateDatabaseAndState
 from dorm.migrations.recorder import MigrationRecorder
 
 if TYPE_CHECKING:
@@ -223,11 +225,23 @@ class MigrationExecutor:
         states = self._states(migration)
         if step.backwards:
             for i in range(len(migration.operations) - 1, -1, -1):
-                migration.operations[i].database_backwards(app, editor, states[i + 1], states[i])
+                op = migration.operations[i]
+                if self._allowed(app, op):
+                    op.database_backwards(app, editor, states[i + 1], states[i])
         else:
             for i, op in enumerate(migration.operations):
-                op.database_forwards(app, editor, states[i], states[i + 1])
+                if self._allowed(app, op):
+                    op.database_forwards(app, editor, states[i], states[i + 1])
         editor.flush_deferred()
+
+    def _allowed(self, app: str, op: Operation) -> bool:
+        """The routers' ``allow_migrate`` for the model an operation touches (or the app, for code)."""
+        from dorm.db.router import router
+
+        model_name = getattr(op, "model_name", None) or getattr(op, "name", None) or getattr(op, "old_name", None)
+        if isinstance(op, (RunSQL, RunPython, SeparateDatabaseAndState)) or not isinstance(model_name, str):
+            return router.allow_migrate(self.alias, app)
+        return router.allow_migrate(self.alias, app, model_name=model_name.lower())
 
     def collect_sql(self, plan: list[PlanStep]) -> list[str]:
         """The SQL ``plan`` would run (``sqlmigrate``, ``migrate --plan``), without running it."""

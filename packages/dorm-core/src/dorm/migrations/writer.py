@@ -70,17 +70,10 @@ class _Serializer:
         if isinstance(value, type) or isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
             return self._path(value)
         if hasattr(value, "deconstruct") and hasattr(value, "get_internal_type"):  # a field
-            _name, path, args, kwargs = value.deconstruct()
-            return self._call(self._import_path(path), list(args), dict(kwargs), indent)
+            _name, path, field_args, field_kwargs = value.deconstruct()
+            return self._call(self._import_path(path), list(field_args), dict(field_kwargs), indent)
         if type(value).__name__ == "Q":
-            children = [c for c in value.children]
-            args = [c for c in children if not isinstance(c, tuple)]
-            kwargs = dict(c for c in children if isinstance(c, tuple))
-            if getattr(value, "connector", "AND") != "AND":
-                kwargs["_connector"] = value.connector
-            if getattr(value, "negated", False):
-                kwargs["_negated"] = True
-            return self._call("dorm.Q", args, kwargs, indent)
+            return self._q(value, indent)
         if type(value).__name__ == "F":
             self.imports.add("import dorm")
             return f"dorm.F({value.name!r})"
@@ -103,6 +96,23 @@ class _Serializer:
             "a constant, or give the class a deconstruct() method."
         )
 
+    def _q(self, q: Any, indent: int) -> str:
+        """``dorm.Q(a=1)``, ``(dorm.Q(a=1) | dorm.Q(b=2))``, ``~dorm.Q(...)``."""
+        self.imports.add("import dorm")
+        children = list(q.children)
+        if str(getattr(q, "connector", "AND")).upper() == "AND":
+            sub = [c for c in children if not isinstance(c, tuple)]
+            pairs: dict[str, Any] = dict(c for c in children if isinstance(c, tuple))
+            text = self._call("dorm.Q", [], pairs, indent) if not sub else " & ".join(
+                [self._call("dorm.Q", [], {k: v}, indent) for k, v in pairs.items()] + [self._q(c, indent) for c in sub]
+            )
+            if sub and len(children) > 1:
+                text = f"({text})"
+        else:
+            parts = [self._call("dorm.Q", [], {c[0]: c[1]}, indent) if isinstance(c, tuple) else self._q(c, indent) for c in children]
+            text = "(" + " | ".join(parts) + ")"
+        return f"~{text}" if getattr(q, "negated", False) else text
+
     def _path(self, obj: Any) -> str:
         module = getattr(obj, "__module__", None)
         qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
@@ -115,7 +125,7 @@ class _Serializer:
             self.imports.add("import dorm")
             return f"dorm.{name}"
         if module == "builtins":
-            return qualname
+            return str(qualname)
         self.imports.add(f"import {module}")
         return f"{module}.{qualname}"
 

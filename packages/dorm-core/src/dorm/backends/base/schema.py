@@ -185,6 +185,15 @@ class BaseDatabaseSchemaEditor:
     sql_create_index = "CREATE%(unique)s INDEX %(name)s ON %(table)s (%(columns)s)%(condition)s"
     sql_create_index_concurrently = "CREATE%(unique)s INDEX CONCURRENTLY %(name)s ON %(table)s (%(columns)s)%(condition)s"
     sql_delete_index = "DROP INDEX %(name)s"
+    sql_delete_index_concurrently = "DROP INDEX CONCURRENTLY %(name)s"
+    sql_create_check_not_valid = "ALTER TABLE %(table)s ADD CONSTRAINT %(name)s CHECK (%(column)s IS NOT NULL) NOT VALID"
+    sql_validate_constraint = "ALTER TABLE %(table)s VALIDATE CONSTRAINT %(name)s"
+    #: ``lock_migrations`` / ``unlock_migrations`` statements (``%(key)s``: a per-project integer), when
+    #: ``features.supports_migration_lock``; e.g. ``SELECT pg_advisory_lock(%(key)s)``.
+    sql_migration_lock: ClassVar[str | None] = None
+    sql_migration_unlock: ClassVar[str | None] = None
+    #: The advisory-lock key of ``dorm migrate`` (any constant integer works; all runners must agree).
+    migration_lock_key: ClassVar[int] = 71_640_112
     sql_create_constraint = "ALTER TABLE %(table)s ADD CONSTRAINT %(name)s %(constraint)s"
     sql_delete_constraint = "ALTER TABLE %(table)s DROP CONSTRAINT %(name)s"
     sql_inline_fk = "REFERENCES %(to_table)s (%(to_column)s)"
@@ -751,8 +760,24 @@ class BaseDatabaseSchemaEditor:
         return max(stmt.rowcount, 0)
 
     def set_not_null_online(self, model: Any, field: Any) -> None:
-        """Make a backfilled column NOT NULL.  PostgreSQL: CHECK NOT VALID, VALIDATE, SET NOT NULL, drop CHECK."""
-        self.alter_field(model, _as_nullable(field), field)
+        """Make a backfilled column NOT NULL without a long exclusive lock.
+
+        With ``features.supports_not_valid_constraints`` (PostgreSQL): ``CHECK (col IS NOT NULL)
+        NOT VALID`` (instant), ``VALIDATE CONSTRAINT`` (scans without blocking writes), ``SET NOT
+        NULL`` (PostgreSQL 12+ trusts the valid check and skips its own scan), drop the check.
+        Otherwise the plain ``alter_field``.
+        """
+        if not self.wrapper.features.supports_not_valid_constraints:
+            self.alter_field(model, _as_nullable(field), field)
+            return
+        view = TableView.of(model)
+        table = self.quote_name(view.db_table)
+        column = self.quote_name(column_of(field))
+        name = self.quote_name(index_name(view.db_table, [column_of(field)], "notnull"))
+        self.execute(self.sql_create_check_not_valid % {"table": table, "name": name, "column": column})
+        self.execute(self.sql_validate_constraint % {"table": table, "name": name})
+        self.execute(self.sql_alter_column % {"table": table, "changes": self.sql_alter_column_not_null % {"column": column}})
+        self.execute(self.sql_delete_constraint % {"table": table, "name": name})
 
     def add_index_concurrently(self, model: Any, index: Any) -> None:
         """Build an index without blocking writes where the backend can (outside a transaction)."""
@@ -760,20 +785,30 @@ class BaseDatabaseSchemaEditor:
         self.execute(self.index_sql(view, index, concurrently=self.wrapper.features.supports_concurrent_index))
 
     def remove_index_concurrently(self, model: Any, index: Any) -> None:
-        self.remove_index(model, index)
+        if not self.wrapper.features.supports_concurrent_index:
+            self.remove_index(model, index)
+            return
+        name, _, _ = self._index_parts(TableView.of(model), index)
+        self.execute(self.sql_delete_index_concurrently % {"name": self.quote_name(name)})
 
     # -- concurrency --------------------------------------------------------------------------
 
     def lock_migrations(self) -> None:
         """Serialise concurrent ``dorm migrate`` runs on this alias (held until :meth:`unlock_migrations`).
 
-        Called on a dedicated connection outside any transaction.  The default
-        does nothing: on SQLite each migration runs under ``BEGIN IMMEDIATE`` and the
-        executor re-checks the recorder inside it, which serialises runs.
+        Called on a dedicated connection outside any transaction, only when
+        ``features.supports_migration_lock``.  Runs :attr:`sql_migration_lock`
+        (PostgreSQL: ``SELECT pg_advisory_lock(%(key)s)``).  Without a lock, on
+        SQLite, each migration runs under ``BEGIN IMMEDIATE`` and the executor
+        re-checks the recorder inside it, which serialises runs as well.
         """
+        if self.sql_migration_lock:
+            self.query(self.sql_migration_lock % {"key": self.migration_lock_key})
 
     def unlock_migrations(self) -> None:
         """Release what :meth:`lock_migrations` took."""
+        if self.sql_migration_unlock:
+            self.query(self.sql_migration_unlock % {"key": self.migration_lock_key})
 
     # -- table rebuild hooks ---------------------------------------------------------------------
 

@@ -112,9 +112,11 @@ def _table_diff(editor: Any, introspection: Any, view: Any, norm: Any, column_of
         if editor.constraint_kind(c) == "unique" and editor.constraint_body(view, c) is not None
     }
     live_unique = {tuple(info["columns"]) for info in constraints.values() if info.get("unique") and not info.get("primary_key") and not info.get("index")}
-    for cols in sorted(want_unique - live_unique):
+    for missing in sorted(want_unique - live_unique):
+        cols = list(missing)
         diffs.append(f"- {table}: UNIQUE ({', '.join(cols)}) missing from the database")
-    for cols in sorted(live_unique - want_unique):
+    for extra in sorted(live_unique - want_unique):
+        cols = list(extra)
         diffs.append(f"+ {table}: UNIQUE ({', '.join(cols)}) in the database but not in the migration state")
     # Check constraints (by name; unnamed column checks are the backend's own).
     want_checks = {c.name for c in view.constraints if editor.constraint_kind(c) == "check"}
