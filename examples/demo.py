@@ -40,7 +40,40 @@ def raw_sql() -> None:
         print(f"duplicate name refused: dorm.IntegrityError: {exc}")
 
 
-STEPS: list[Callable[[], None]] = [raw_sql]
+SHOP_MODELS = """
+import dorm
+
+
+class Book(dorm.Model):
+    title = dorm.CharField(max_length=100)
+    year = dorm.IntegerField()
+"""
+
+
+def migrations_and_queries() -> None:
+    """An app package, `dorm makemigrations` + `dorm migrate` (the CLI's main()), then a few queries."""
+    import sys
+
+    from dorm.cli import main as dorm_cli
+
+    root = os.path.dirname(dorm.settings.DATABASES["default"]["NAME"])
+    os.makedirs(os.path.join(root, "shop", "migrations"))
+    for name, text in [("__init__.py", ""), ("migrations/__init__.py", ""), ("models.py", SHOP_MODELS)]:
+        with open(os.path.join(root, "shop", name), "w") as fh:
+            fh.write(text)
+    sys.path.insert(0, root)
+    dorm.configure(DATABASES=dict(dorm.settings.DATABASES), INSTALLED_APPS=["shop"])
+    dorm_cli(["makemigrations"])  # writes shop/migrations/0001_initial.py
+    dorm_cli(["migrate"])
+    from shop.models import Book  # type: ignore[import-not-found]
+
+    Book.objects.create(title="Dune", year=1965)
+    Book.objects.create(title="Neuromancer", year=1984)
+    print(f"books after 1970: {list(Book.objects.filter(year__gt=1970).values_list('title', flat=True))}")
+    print(f"book count: {Book.objects.count()}")
+
+
+STEPS: list[Callable[[], None]] = [raw_sql, migrations_and_queries]
 
 
 def main() -> None:
