@@ -21,7 +21,7 @@ from dorm.exceptions import (
     ObjectDoesNotExist,
     ValidationError,
 )
-from dorm.fields.base import NOT_PROVIDED, Field
+from dorm.fields.base import Field
 from dorm.models import guards
 from dorm.models.options import Options
 from dorm.models.registry import apps
@@ -272,28 +272,28 @@ class Model(metaclass=ModelBase):
                 if field.name in kwargs or (field.attname in kwargs):
                     raise TypeError(f"{type(self).__name__}() got multiple values for {field.name!r}.")
                 kwargs[field.attname] = value
-        errors: dict[str, list[str]] = {}
-        setters = meta.setters
-        for field in fields:
-            name = field.name
-            attname = field.attname
-            if name in kwargs:
-                value = kwargs.pop(name)
-                key = name
-            elif attname in kwargs:
-                value = kwargs.pop(attname)
+        errors: dict[str, list[str]] | None = None
+        pop = kwargs.pop
+        # plan entries: (name, attname, convert or None for relations, default is callable, default)
+        for name, attname, convert, call_default, default in meta.init_plan:
+            value = pop(name, _MISSING) if kwargs else _MISSING
+            key = name
+            if value is _MISSING and attname is not name and kwargs:
+                value = pop(attname, _MISSING)
                 key = attname
-            else:
-                if field.default is not NOT_PROVIDED:
-                    data[attname] = field.get_default()
-                elif field.db_default is not NOT_PROVIDED:
-                    data[attname] = DB_DEFAULT
-                else:
-                    data[attname] = field.get_default()
+            if value is _MISSING:
+                data[attname] = default() if call_default else default
                 continue
             try:
-                setters[key](self, value)
+                if convert is not None and value is not None:
+                    data[attname] = convert(value)
+                elif convert is not None:
+                    data[attname] = None
+                else:
+                    meta.setters[key](self, value)
             except ValidationError as exc:
+                if errors is None:
+                    errors = {}
                 errors.setdefault(name, []).extend(exc.messages)
         if kwargs:
             self._init_extra(kwargs)

@@ -121,6 +121,9 @@ class Options:
         self._forward: dict[str, Field[Any]] = {}
         self._reverse: dict[str, ForeignObjectRel] | None = None
         self._base_manager: Any = None
+        self._prepared = False
+        #: per concrete field, for Model.__init__: (name, attname, convert or None, default is callable, default)
+        self.init_plan: tuple[tuple[str, str, Callable[[Any], Any] | None, bool, Any], ...] = ()
         self._substitute_names()
 
     def _substitute_names(self) -> None:
@@ -137,6 +140,8 @@ class Options:
             self.local_many_to_many.append(field)
         else:
             self.local_fields.append(field)
+        if self._prepared:  # a plugin adding a field after class creation (e.g. in dorm_class_prepared)
+            self._prepare()
 
     def add_manager(self, manager: Any) -> None:
         """Called by ``Manager.contribute_to_class``; the first one is the default manager."""
@@ -169,6 +174,8 @@ class Options:
                 self._forward.setdefault(f.attname, f)
         self._check_names()
         self._build_setters()
+        self.init_plan = tuple(_init_entry(f) for f in self.concrete_fields)
+        self._prepared = True
 
     def _check_names(self) -> None:
         known = {f.name for f in (*self.fields, *self.local_many_to_many)}
@@ -309,3 +316,17 @@ def _make_m2m_setter(field: Field[Any]) -> Setter:
         )
 
     return setter
+
+
+def _init_entry(field: Field[Any]) -> tuple[str, str, Callable[[Any], Any] | None, bool, Any]:
+    from dorm.fields.base import NOT_PROVIDED
+    from dorm.models.base import DB_DEFAULT
+
+    convert = None if field.is_relation else field.to_python
+    if field.default is not NOT_PROVIDED:
+        if callable(field.default):
+            return field.name, field.attname, convert, True, field.get_default
+        return field.name, field.attname, convert, False, field.get_default()
+    if field.db_default is not NOT_PROVIDED:
+        return field.name, field.attname, convert, False, DB_DEFAULT
+    return field.name, field.attname, convert, False, field.get_default()
