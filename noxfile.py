@@ -47,7 +47,9 @@ class Package:
     pytest_args: tuple[str, ...] = field(default=())
 
 
-PYTEST = ("pytest>=8", "pytest-asyncio>=1.1", "hypothesis>=6")
+PYTEST = ("pytest>=8", "pytest-asyncio>=1.1", "hypothesis>=6", "pytest-timeout>=2")
+#: A single test that runs longer than this fails (with its stack) instead of hanging the whole run.
+TEST_TIMEOUT_SECONDS = 120
 
 PACKAGES: dict[str, Package] = {
     "dorm-core": Package(
@@ -120,7 +122,7 @@ def tests(session: nox.Session, package: str) -> None:
     spec = PACKAGES[package]
     install_local(session, (package, *spec.test_requires), *PYTEST, *spec.test_deps)
     tests_dir = spec.tests if spec.folder == "." else f"{spec.folder}/{spec.tests}"
-    args = session.posargs or [tests_dir, *spec.pytest_args]
+    args = [f"--timeout={TEST_TIMEOUT_SECONDS}", *(session.posargs or [tests_dir, *spec.pytest_args])]
     # Exit code 5 ("no tests ran") fails the session unless the package is allowed to have none.
     session.run("python", "-m", "pytest", *args, success_codes=_pytest_success_codes(spec))
 
