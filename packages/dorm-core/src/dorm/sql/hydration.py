@@ -174,7 +174,7 @@ def _models(plan: RowPlan, rows: list[Any], alias: str) -> list[Any]:
     for row in rows:
         obj = new(cls)
         d = obj.__dict__
-        d.update(zip(names, row))
+        d.update(zip(names, row, strict=False))
         st = new_st(state_cls)
         st.db = alias
         st.adding = False
