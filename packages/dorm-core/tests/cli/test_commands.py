@@ -165,3 +165,17 @@ def test_plugin_contributes_a_command(hello_plugin: None, capsys: pytest.Capture
 
     assert main(["hello", "world"]) == 3
     assert "hello world" in capsys.readouterr().out
+
+
+def test_makemigrations_warns_about_not_null_without_default(sqlite_project: Project) -> None:
+    project = sqlite_project
+    project.write_models(MODELS)
+    project.run("makemigrations")
+    project.run("migrate")
+    project.sql("INSERT INTO blog_item (name) VALUES ('x')")
+    project.write_models(MODELS.replace("price = dorm.DecimalField(max_digits=8, decimal_places=2, null=True)", "price = dorm.DecimalField(max_digits=8, decimal_places=2, null=True)\n    qty = dorm.IntegerField()"))
+    made = project.run("makemigrations").stdout
+    assert "warning: Item.qty is NOT NULL without a default" in made and "AddFieldOnline" in made
+    failed = project.run("migrate", check=1)
+    assert "NOT NULL" in failed.stderr and "Traceback" not in failed.stderr
+    assert "[ ] 0002_" in project.run("showmigrations").stdout

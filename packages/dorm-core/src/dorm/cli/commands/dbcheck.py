@@ -49,7 +49,7 @@ def schema_drift(alias: str) -> tuple[list[str], list[str]]:
                 diffs.append(f"- table {view.db_table}: missing from the database (the migration state has it)")
                 continue
             diffs.extend(_table_diff(editor, introspection, view, norm, column_of, index_name))
-    for table in sorted(live_tables - expected_tables - set(introspection.ignored_tables) - {"dorm_migration_progress"}):
+    for table in sorted(live_tables - expected_tables - set(introspection.ignored_tables)):
         diffs.append(f"+ table {table}: in the database but not in the migration state")
     return diffs, notes
 

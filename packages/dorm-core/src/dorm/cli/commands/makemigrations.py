@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import Any
 
 from dorm.cli.base import Command, CommandError, load_apps
 
@@ -72,9 +73,41 @@ class MakeMigrationsCommand(Command):
                 self.write(f"  {path}")
             for op in ops:
                 self.write(f"    - {op.describe()}")
+                warning = _not_null_warning(op)
+                if warning:
+                    self.write(f"      warning: {warning}")
             if args.dry_run and self.verbosity(args) >= 2:
                 self.write(writer.as_string())
         if args.check:
             self.write("Model changes are not covered by migrations: run `dorm makemigrations`.")
             return 1
         return 0
+
+
+def _not_null_warning(op: object) -> str | None:
+    """Adding a NOT NULL column without any default fails on a table that has rows."""
+    from dorm.migrations.operations.fields import AddField
+
+    if type(op) is not AddField:
+        return None
+    field = op.field
+    if field.null or getattr(field, "many_to_many", False) or field.has_default() or field.has_db_default():
+        return None
+    if getattr(field, "empty_strings_allowed", False):
+        return None  # existing rows get ''
+    return (
+        f"{op.model_name}.{op.name} is NOT NULL without a default: `dorm migrate` fails if the table has rows. "
+        "Give it a default=, make it null=True, or use AddFieldOnline + BackfillBatch + SetNotNullOnline (docs/online-migrations.md)."
+    )
+
+
+def pending_changes(labels: list[str]) -> dict[str, list[Any]]:
+    """Model changes of ``labels`` not yet covered by migration files."""
+    from dorm.migrations.autodetector import MigrationAutodetector
+    from dorm.migrations.loader import MigrationLoader
+    from dorm.migrations.state import ProjectState
+    from dorm.models.registry import apps as registry
+
+    loader = MigrationLoader()
+    models = [m for m in registry.get_models(include_auto_created=False) if m._meta.app_label in labels]
+    return MigrationAutodetector(loader.project_state(), ProjectState.from_models(models)).changes(labels)

@@ -21,7 +21,7 @@ class MigrateCommand(Command):
     def handle(self, args: argparse.Namespace) -> int:
         from dorm.migrations.executor import MigrationExecutor
 
-        load_apps()
+        labels = load_apps()
         executor = MigrationExecutor(args.database, progress=self.write)
         plan = executor.plan(args.app, args.target)
         if args.plan:
@@ -42,4 +42,12 @@ class MigrateCommand(Command):
         if not plan:
             self.write("  No migrations to apply.")
         executor.migrate(plan, fake=args.fake)
+        from dorm.cli.commands.makemigrations import pending_changes
+
+        pending = pending_changes(labels)
+        if pending:
+            self.write(
+                f"  Your models in app(s) {', '.join(sorted(pending))} have changes that are not yet reflected in a migration: "
+                "run `dorm makemigrations`, then `dorm migrate` again."
+            )
         return 0
