@@ -33,11 +33,16 @@ class Author(dorm.Model):
 class Book(dorm.Model):
     title = dorm.CharField(max_length=50)
     author = dorm.ForeignKey(Author, on_delete=dorm.CASCADE)
+    editor = dorm.ForeignKey(Author, on_delete=dorm.SET_NULL, null=True)
+    subtitle = dorm.CharField(max_length=50, null=True)
+    email = dorm.EmailField(null=True)
+    lazy = dorm.ForeignKey("Author", on_delete=dorm.CASCADE)
+    profile = dorm.OneToOneField(Author, on_delete=dorm.CASCADE)
 
 
 def check(a: Author, b: Book) -> None:
     reveal_type(a.name)
-    reveal_type(a.age)
+    reveal_type(a.age)  # null=True
     reveal_type(a.born)
     reveal_type(a.day)
     reveal_type(a.price)
@@ -47,6 +52,12 @@ def check(a: Author, b: Book) -> None:
     reveal_type(b.author)
     reveal_type(b.author.name)
     reveal_type(Author.objects.first())
+    reveal_type(b.editor)
+    reveal_type(b.subtitle)
+    reveal_type(b.email)
+    reveal_type(b.lazy)
+    reveal_type(b.profile)
+    b.subtitle = None
     a.name = "ok"
     a.born = datetime.datetime.now()
     a.name = 3  # E: wrong type
@@ -54,16 +65,21 @@ def check(a: Author, b: Book) -> None:
 
 EXPECTED = [
     "builtins.str",
-    "builtins.int",
-    "datetime.datetime",
-    "datetime.date",
+    "builtins.int | None",
+    "datetime.datetime | None",
+    "datetime.date | None",
     "decimal.Decimal",
     "uuid.UUID",
     "builtins.bool",
-    "dorm.fields.text.CharField",
+    "dorm.fields.text.CharField[builtins.str]",
     "sample.Author",
     "builtins.str",
     "sample.Author | None",
+    "sample.Author | None",
+    "builtins.str | None",
+    "builtins.str | None",
+    "Any",
+    "sample.Author",
 ]
 
 

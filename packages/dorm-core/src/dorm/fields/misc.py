@@ -6,7 +6,7 @@ import ipaddress
 import json
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from dorm.exceptions import ValidationError
 from dorm.fields.base import Field
@@ -16,13 +16,27 @@ if TYPE_CHECKING:
 
 __all__ = ["BinaryField", "GenericIPAddressField", "JSONField", "UUIDField"]
 
+_T = TypeVar("_T")
 
-class UUIDField(Field[uuid.UUID]):
+
+class UUIDField(Field[_T]):
     """A UUID; accepts ``uuid.UUID`` objects, hex strings and 128-bit integers.
     Stored natively where the backend has a uuid type, else as 32 hex characters."""
 
     empty_strings_allowed = False
 
+    @overload
+    def __init__(
+        self: UUIDField[uuid.UUID], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: UUIDField[uuid.UUID | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: UUIDField[uuid.UUID | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
     def __init__(self, verbose_name: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 32)
         super().__init__(verbose_name, **kwargs)
@@ -118,11 +132,23 @@ class JSONField(Field[Any]):
             raise ValidationError("This field cannot be null.", code="null")
 
 
-class BinaryField(Field[bytes]):
+class BinaryField(Field[_T]):
     """Raw bytes (``bytes``, ``bytearray`` or ``memoryview``); not editable by default."""
 
     empty_strings_allowed = True
 
+    @overload
+    def __init__(
+        self: BinaryField[bytes], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: BinaryField[bytes | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: BinaryField[bytes | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
     def __init__(self, verbose_name: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("editable", False)
         super().__init__(verbose_name, **kwargs)
@@ -154,11 +180,27 @@ def _bytes_from_db(value: Any) -> Any:
     return bytes(value)
 
 
-class GenericIPAddressField(Field[str]):
+class GenericIPAddressField(Field[_T]):
     """An IPv4 or IPv6 address (``protocol="both"|"ipv4"|"ipv6"``), normalised to its compressed text."""
 
     empty_strings_allowed = False
 
+    @overload
+    def __init__(
+        self: GenericIPAddressField[str],
+        verbose_name: str | None = None,
+        *,
+        null: Literal[False] = False,
+        **kwargs: Any,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: GenericIPAddressField[str | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: GenericIPAddressField[str | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
     def __init__(
         self, verbose_name: str | None = None, *, protocol: str = "both", unpack_ipv4: bool = False, **kwargs: Any
     ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import decimal
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 from dorm.exceptions import ValidationError
 from dorm.fields.base import Field
@@ -29,9 +29,26 @@ __all__ = [
     "SmallIntegerField",
 ]
 
+_T = TypeVar("_T")
 
-class IntegerField(Field[int]):
+
+class IntegerField(Field[_T]):
     """A 32-bit signed integer (the range is checked on assignment)."""
+
+    @overload
+    def __init__(
+        self: IntegerField[int], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: IntegerField[int | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: IntegerField[int | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
+    def __init__(self, verbose_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(verbose_name, **kwargs)
 
     empty_strings_allowed = False
     min_value: ClassVar[int] = -(2**31)
@@ -71,29 +88,120 @@ class IntegerField(Field[int]):
         return f"'{name}'" if name else "Value"
 
 
-class SmallIntegerField(IntegerField):
+class SmallIntegerField(IntegerField[_T]):
+    @overload
+    def __init__(
+        self: SmallIntegerField[int], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: SmallIntegerField[int | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: SmallIntegerField[int | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
+    def __init__(self, verbose_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(verbose_name, **kwargs)  # type: ignore[misc]  # parent's self-typed overloads
+
     min_value = -(2**15)
     max_value = 2**15 - 1
 
 
-class BigIntegerField(IntegerField):
+class BigIntegerField(IntegerField[_T]):
+    @overload
+    def __init__(
+        self: BigIntegerField[int], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: BigIntegerField[int | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: BigIntegerField[int | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
+    def __init__(self, verbose_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(verbose_name, **kwargs)  # type: ignore[misc]  # parent's self-typed overloads
+
     min_value = -(2**63)
     max_value = 2**63 - 1
 
 
-class PositiveIntegerField(IntegerField):
+class PositiveIntegerField(IntegerField[_T]):
+    @overload
+    def __init__(
+        self: PositiveIntegerField[int], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: PositiveIntegerField[int | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: PositiveIntegerField[int | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
+    def __init__(self, verbose_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(verbose_name, **kwargs)  # type: ignore[misc]  # parent's self-typed overloads
+
     min_value = 0
 
 
-class PositiveSmallIntegerField(SmallIntegerField):
+class PositiveSmallIntegerField(SmallIntegerField[_T]):
+    @overload
+    def __init__(
+        self: PositiveSmallIntegerField[int],
+        verbose_name: str | None = None,
+        *,
+        null: Literal[False] = False,
+        **kwargs: Any,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: PositiveSmallIntegerField[int | None],
+        verbose_name: str | None = None,
+        *,
+        null: Literal[True],
+        **kwargs: Any,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: PositiveSmallIntegerField[int | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
+    def __init__(self, verbose_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(verbose_name, **kwargs)  # type: ignore[misc]  # parent's self-typed overloads
+
     min_value = 0
 
 
-class PositiveBigIntegerField(BigIntegerField):
+class PositiveBigIntegerField(BigIntegerField[_T]):
+    @overload
+    def __init__(
+        self: PositiveBigIntegerField[int],
+        verbose_name: str | None = None,
+        *,
+        null: Literal[False] = False,
+        **kwargs: Any,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: PositiveBigIntegerField[int | None],
+        verbose_name: str | None = None,
+        *,
+        null: Literal[True],
+        **kwargs: Any,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: PositiveBigIntegerField[int | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
+    def __init__(self, verbose_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(verbose_name, **kwargs)  # type: ignore[misc]  # parent's self-typed overloads
+
     min_value = 0
 
 
-class AutoField(IntegerField):
+class AutoField(IntegerField[int]):
     """An integer primary key the database assigns on insert."""
 
     db_returning = True
@@ -129,7 +237,22 @@ class SmallAutoField(AutoField):
     max_value = SmallIntegerField.max_value
 
 
-class FloatField(Field[float]):
+class FloatField(Field[_T]):
+    @overload
+    def __init__(
+        self: FloatField[float], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: FloatField[float | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: FloatField[float | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
+    def __init__(self, verbose_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(verbose_name, **kwargs)
+
     empty_strings_allowed = False
 
     def coerce(self, value: Any) -> float:
@@ -143,11 +266,31 @@ class FloatField(Field[float]):
         raise ValidationError(f"'{getattr(self, 'name', 'value')}' must be a number; got {value!r}.", code="invalid")
 
 
-class DecimalField(Field[decimal.Decimal]):
+class DecimalField(Field[_T]):
     """A fixed-precision decimal (``max_digits`` digits, ``decimal_places`` after the point)."""
 
     empty_strings_allowed = False
 
+    @overload
+    def __init__(
+        self: DecimalField[decimal.Decimal],
+        verbose_name: str | None = None,
+        *,
+        null: Literal[False] = False,
+        **kwargs: Any,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: DecimalField[decimal.Decimal | None],
+        verbose_name: str | None = None,
+        *,
+        null: Literal[True],
+        **kwargs: Any,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: DecimalField[decimal.Decimal | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
     def __init__(
         self,
         verbose_name: str | None = None,
@@ -227,7 +370,22 @@ class DecimalField(Field[decimal.Decimal]):
         return to_decimal
 
 
-class BooleanField(Field[bool]):
+class BooleanField(Field[_T]):
+    @overload
+    def __init__(
+        self: BooleanField[bool], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: BooleanField[bool | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: BooleanField[bool | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
+    def __init__(self, verbose_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(verbose_name, **kwargs)
+
     empty_strings_allowed = False
     _true: ClassVar[frozenset[Any]] = frozenset({"true", "t", "1", "yes", "y", "on"})
     _false: ClassVar[frozenset[Any]] = frozenset({"false", "f", "0", "no", "n", "off"})

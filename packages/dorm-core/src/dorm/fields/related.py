@@ -9,7 +9,7 @@ soon as the target model is defined, in any order.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, Self, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar, final, overload
 
 from dorm.exceptions import ValidationError
 from dorm.fields.base import NOT_PROVIDED, Field
@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound="Model")
+_T = TypeVar("_T")
 RECURSIVE_RELATIONSHIP_CONSTANT: Final = "self"
 
 
@@ -217,7 +218,7 @@ class ManyToManyRel(ForeignObjectRel):
 # --------------------------------------------------------------------------
 
 
-class RelatedField(Field[M]):
+class RelatedField(Field[_T]):
     """Common part of relation fields: lazy target resolution, reverse names."""
 
     is_relation = True
@@ -297,7 +298,7 @@ def _target_repr(to: Any) -> str:
     return f"{meta.app_label}.{meta.object_name}"
 
 
-class ForeignKey(RelatedField[M]):
+class ForeignKey(RelatedField[_T]):
     """A many-to-one relation: ``book.author`` (the row holds ``author_id``).
 
     ``on_delete`` is required (``dorm.CASCADE``, ``PROTECT``, ``RESTRICT``,
@@ -314,6 +315,33 @@ class ForeignKey(RelatedField[M]):
         to: type[M],
         on_delete: OnDelete,
         *,
+        null: Literal[False] = False,
+        related_name: str | None = ...,
+        related_query_name: str | None = ...,
+        to_field: str | None = ...,
+        db_constraint: bool = ...,
+        **kwargs: Any,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: ForeignKey[M | None],
+        to: type[M],
+        on_delete: OnDelete,
+        *,
+        null: Literal[True],
+        related_name: str | None = ...,
+        related_query_name: str | None = ...,
+        to_field: str | None = ...,
+        db_constraint: bool = ...,
+        **kwargs: Any,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: ForeignKey[M | None],
+        to: type[M],
+        on_delete: OnDelete,
+        *,
+        null: bool,
         related_name: str | None = ...,
         related_query_name: str | None = ...,
         to_field: str | None = ...,
@@ -391,8 +419,8 @@ class ForeignKey(RelatedField[M]):
     @overload
     def __get__(self, instance: None, owner: Any) -> Self: ...
     @overload
-    def __get__(self, instance: object, owner: Any) -> M: ...
-    def __get__(self, instance: object, owner: Any = None) -> Self | M:
+    def __get__(self, instance: object, owner: Any) -> _T: ...
+    def __get__(self, instance: object, owner: Any = None) -> Self | _T:
         if instance is None:
             return self
         from dorm.models.related_descriptors import get_forward
@@ -482,13 +510,47 @@ def rel_db_type(target: Field[Any], wrapper: BaseDatabaseWrapper) -> str | None:
     return plain.db_type(wrapper)
 
 
-class OneToOneField(ForeignKey[M]):
+class OneToOneField(ForeignKey[_T]):
     """A one-to-one relation: a unique ForeignKey; the reverse accessor returns one object."""
 
     one_to_one = True
     many_to_one = False
     rel_class = OneToOneRel  # type: ignore[assignment]
 
+    @overload
+    def __init__(
+        self: OneToOneField[M],
+        to: type[M],
+        on_delete: OnDelete,
+        *,
+        null: Literal[False] = False,
+        **kwargs: Any,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: OneToOneField[M | None],
+        to: type[M],
+        on_delete: OnDelete,
+        *,
+        null: Literal[True],
+        **kwargs: Any,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: OneToOneField[M | None],
+        to: type[M],
+        on_delete: OnDelete,
+        *,
+        null: bool,
+        **kwargs: Any,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: OneToOneField[Any],
+        to: str,
+        on_delete: OnDelete,
+        **kwargs: Any,
+    ) -> None: ...
     def __init__(self, to: Any, on_delete: OnDelete | None = None, **kwargs: Any) -> None:
         kwargs["unique"] = True
         super().__init__(to, on_delete, **kwargs)  # type: ignore[arg-type]

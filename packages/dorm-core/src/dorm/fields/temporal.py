@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Self, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from dorm.exceptions import ValidationError
 from dorm.fields.base import Field
@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from dorm.models.base import Model
 
 __all__ = ["DateField", "DateTimeField", "DurationField", "TimeField", "use_tz"]
+
+_T = TypeVar("_T")
 
 _UTC = dt.UTC
 
@@ -47,11 +49,23 @@ class _AutoNowMixin:
             )
 
 
-class DateField(_AutoNowMixin, Field[dt.date]):
+class DateField(_AutoNowMixin, Field[_T]):
     """A calendar date; accepts ``date`` objects and ISO strings (``"2024-05-01"``)."""
 
     empty_strings_allowed = False
 
+    @overload
+    def __init__(
+        self: DateField[dt.date], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: DateField[dt.date | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: DateField[dt.date | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
     def __init__(
         self, verbose_name: str | None = None, *, auto_now: bool = False, auto_now_add: bool = False, **kwargs: Any
     ) -> None:
@@ -105,18 +119,28 @@ def _date_from_db(value: Any) -> Any:
     return value
 
 
-class DateTimeField(DateField):
+class DateTimeField(DateField[_T]):
     """A timestamp.  With ``USE_TZ`` (the default) values are aware and stored in UTC;
     a naive value assigned then is taken as UTC."""
 
-    if TYPE_CHECKING:
-        # narrower than DateField's ``date`` for type checkers (a datetime is a date)
-        @overload
-        def __get__(self, instance: None, owner: Any) -> Self: ...
-        @overload
-        def __get__(self, instance: object, owner: Any) -> dt.datetime: ...
-        def __get__(self, instance: object, owner: Any = None) -> Self | dt.datetime: ...
-        def __set__(self, instance: Model, value: dt.datetime) -> None: ...  # type: ignore[override]
+    @overload
+    def __init__(
+        self: DateTimeField[dt.datetime],
+        verbose_name: str | None = None,
+        *,
+        null: Literal[False] = False,
+        **kwargs: Any,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: DateTimeField[dt.datetime | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: DateTimeField[dt.datetime | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
+    def __init__(self, verbose_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(verbose_name, **kwargs)  # type: ignore[misc]  # parent's self-typed overloads
 
     def coerce(self, value: Any) -> Any:
         if isinstance(value, dt.datetime):
@@ -177,11 +201,23 @@ class DateTimeField(DateField):
         return to_datetime
 
 
-class TimeField(_AutoNowMixin, Field[dt.time]):
+class TimeField(_AutoNowMixin, Field[_T]):
     """A time of day; accepts ``time`` objects and ISO strings (``"13:45:00"``)."""
 
     empty_strings_allowed = False
 
+    @overload
+    def __init__(
+        self: TimeField[dt.time], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: TimeField[dt.time | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: TimeField[dt.time | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
     def __init__(
         self, verbose_name: str | None = None, *, auto_now: bool = False, auto_now_add: bool = False, **kwargs: Any
     ) -> None:
@@ -233,8 +269,27 @@ _DURATION = re.compile(
 )
 
 
-class DurationField(Field[dt.timedelta]):
+class DurationField(Field[_T]):
     """A ``timedelta``; stored as microseconds (bigint) where there is no interval type."""
+
+    @overload
+    def __init__(
+        self: DurationField[dt.timedelta],
+        verbose_name: str | None = None,
+        *,
+        null: Literal[False] = False,
+        **kwargs: Any,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: DurationField[dt.timedelta | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: DurationField[dt.timedelta | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
+    def __init__(self, verbose_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(verbose_name, **kwargs)
 
     empty_strings_allowed = False
 

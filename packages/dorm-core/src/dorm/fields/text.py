@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 
 from dorm.exceptions import ValidationError
 from dorm.fields.base import Field
 from dorm.fields.validators import URLValidator, validate_email, validate_slug, validate_url
 
 __all__ = ["CharField", "EmailField", "SlugField", "TextField", "URLField"]
+
+_T = TypeVar("_T")
 
 
 def _as_text(field: Field[Any], value: Any) -> str:
@@ -21,8 +23,23 @@ def _as_text(field: Field[Any], value: Any) -> str:
     return str(value)
 
 
-class CharField(Field[str]):
+class CharField(Field[_T]):
     """Text of at most ``max_length`` characters (checked on assignment)."""
+
+    @overload
+    def __init__(
+        self: CharField[str], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: CharField[str | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: CharField[str | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
+    def __init__(self, verbose_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(verbose_name, **kwargs)
 
     def _check_options(self) -> None:
         if self.max_length is None:
@@ -43,38 +60,87 @@ class CharField(Field[str]):
         return text
 
 
-class TextField(Field[str]):
+class TextField(Field[_T]):
     """Unbounded text."""
+
+    @overload
+    def __init__(
+        self: TextField[str], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: TextField[str | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: TextField[str | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
+    def __init__(self, verbose_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(verbose_name, **kwargs)
 
     def coerce(self, value: Any) -> str:
         return _as_text(self, value)
 
 
-class SlugField(CharField):
+class SlugField(CharField[_T]):
     """Letters, digits, underscores and hyphens (``db_index`` on by default)."""
 
     default_validators = (validate_slug,)
 
+    @overload
+    def __init__(
+        self: SlugField[str], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: SlugField[str | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: SlugField[str | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
     def __init__(
         self, verbose_name: str | None = None, *, max_length: int = 50, db_index: bool = True, **kwargs: Any
     ) -> None:
-        super().__init__(verbose_name, max_length=max_length, db_index=db_index, **kwargs)
+        super().__init__(verbose_name, max_length=max_length, db_index=db_index, **kwargs)  # type: ignore[misc]  # parent's self-typed overloads
 
 
-class EmailField(CharField):
+class EmailField(CharField[_T]):
     """An e-mail address, checked on assignment."""
 
     default_validators = (validate_email,)
 
+    @overload
+    def __init__(
+        self: EmailField[str], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: EmailField[str | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: EmailField[str | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any
+    ) -> None: ...
     def __init__(self, verbose_name: str | None = None, *, max_length: int = 254, **kwargs: Any) -> None:
-        super().__init__(verbose_name, max_length=max_length, **kwargs)
+        super().__init__(verbose_name, max_length=max_length, **kwargs)  # type: ignore[misc]  # parent's self-typed overloads
 
 
-class URLField(CharField):
+class URLField(CharField[_T]):
     """A URL (``http``, ``https``, ``ftp``, ``ftps`` by default), checked on assignment."""
 
     default_validators = (validate_url,)
 
+    @overload
+    def __init__(
+        self: URLField[str], verbose_name: str | None = None, *, null: Literal[False] = False, **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: URLField[str | None], verbose_name: str | None = None, *, null: Literal[True], **kwargs: Any
+    ) -> None: ...
+    @overload
+    def __init__(self: URLField[str | None], verbose_name: str | None = None, *, null: bool, **kwargs: Any) -> None: ...
     def __init__(
         self,
         verbose_name: str | None = None,
@@ -86,4 +152,4 @@ class URLField(CharField):
         if schemes is not None:
             kwargs["validators"] = [URLValidator(schemes), *kwargs.get("validators", ())]
             self.__dict__["default_validators"] = ()  # the given schemes replace the default check
-        super().__init__(verbose_name, max_length=max_length, **kwargs)
+        super().__init__(verbose_name, max_length=max_length, **kwargs)  # type: ignore[misc]  # parent's self-typed overloads
