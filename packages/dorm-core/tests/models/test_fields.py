@@ -36,6 +36,7 @@ class Everything(dorm.Model):
     span = dorm.DurationField(null=True)
     blob = dorm.BinaryField(null=True)
     data = dorm.JSONField(default=dict)
+    scalar = dorm.JSONField(null=True)
     ip = dorm.GenericIPAddressField(null=True)
 
     class Meta:
@@ -345,6 +346,7 @@ def test_every_field_type_round_trips(alias: str, create_tables: Callable[..., N
         "span": dt.timedelta(days=2, seconds=5, microseconds=7),
         "blob": b"\x00\x01binary",
         "data": {"a": [1, 2, {"b": None}], "c": "d"},
+        "scalar": "a JSON string, not an object",
         "ip": "2001:db8::1",
     }
     obj = Everything(**values)

@@ -111,12 +111,13 @@ class JSONField(Field[Any]):
     def get_db_prep_value(self, value: Any, wrapper: BaseDatabaseWrapper, prepared: bool = False) -> Any:
         if value is None and self.null:
             return None
-        if wrapper.features.has_native_json_field:
-            return value
+        # JSON text on every backend: native json columns take it as an untyped literal
         return json.dumps(value, cls=self.encoder)
 
     def get_db_converter(self, wrapper: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
         decoder = self.decoder
+        if wrapper.features.has_native_json_field and decoder is None:
+            return None  # the driver already decodes json/jsonb
 
         def from_json(value: Any) -> Any:
             if isinstance(value, (str, bytes, bytearray)):
@@ -239,7 +240,17 @@ class GenericIPAddressField(Field[_T]):
             return None if self.null else value
         return super().to_python(value)
 
+    def get_db_converter(self, wrapper: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
+        return _ip_from_db
+
     def deconstruct(self) -> tuple[str | None, str, list[Any], dict[str, Any]]:
         name, path, args, kwargs = super().deconstruct()
         kwargs.pop("max_length", None)
         return name, path, args, kwargs
+
+
+def _ip_from_db(value: Any) -> Any:
+    # native inet columns come back as ipaddress objects
+    if value is None or type(value) is str:
+        return value
+    return str(value)
