@@ -463,3 +463,49 @@ async def test_async_m2m_changed_awaits_async_receivers(alias: str, tables: None
     finally:
         signals.m2m_changed.disconnect(on_change, sender=through)
     assert seen == ["pre_add", "post_add"]
+
+
+# --------------------------------------------------------------------------
+# what relation loads tell the query engine
+# --------------------------------------------------------------------------
+
+
+class _Origins:
+    """A statement wrapper recording ``Statement.origin``."""
+
+    def __init__(self) -> None:
+        self.origins: list[str | None] = []
+
+    @dorm.hookimpl
+    def dorm_statement(self, statement: Any) -> Any:
+        self.origins.append(statement.origin)
+        yield
+
+
+def test_lazy_loads_name_their_origin(alias: str, tables: None) -> None:
+    from dorm.plugins import kernel
+
+    writer = Writer.objects.create(name="Ann")
+    novel = Novel.objects.create(title="One", writer=writer)
+    Passport.objects.create(writer=writer, number="1")
+    fresh = Novel.objects.get(pk=novel.pk)
+    fresh_writer = Writer.objects.get(pk=writer.pk)
+    capture = _Origins()
+    kernel.register(capture)
+    try:
+        fresh.writer  # noqa: B018
+        fresh_writer.passport  # noqa: B018
+        list(fresh_writer.novels.all())
+        list(fresh.labels.all())
+    finally:
+        kernel.unregister(capture)
+    assert capture.origins == ["Novel.writer", "Writer.passport", "Writer.novels", "Novel.labels"]
+
+
+def test_reverse_rows_know_their_parent(alias: str, tables: None) -> None:
+    writer = Writer.objects.create(name="Ann")
+    Novel.objects.create(title="One", writer=writer)
+    Novel.objects.create(title="Two", writer=writer)
+    novels = list(writer.novels.all())
+    assert len(novels) == 2
+    assert all(n._state.fields_cache["writer"] is writer for n in novels)
