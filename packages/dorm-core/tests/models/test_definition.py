@@ -228,3 +228,80 @@ def test_lookup_errors() -> None:
         apps.get_model("nope", "x")
     with pytest.raises(LookupError, match="has no model named 'Nope'"):
         apps.get_model("defs", "Nope")
+
+
+class ActiveManager(dorm.Manager):  # type: ignore[type-arg]
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return super().get_queryset().filter(active=True)
+
+
+class Switchable(dorm.Model):
+    active = dorm.BooleanField(default=True)
+    objects = dorm.Manager()  # type: ignore[var-annotated]
+    live = ActiveManager()
+
+    class Meta:
+        abstract = True
+        app_label = "defs"
+
+
+class Lamp(Switchable):
+    pass
+
+
+def test_managers_are_copied_from_abstract_parents() -> None:
+    assert Lamp.objects.model is Lamp
+    assert Lamp.live.model is Lamp
+    assert isinstance(Lamp.live, ActiveManager)
+    assert Lamp.live is not Switchable.live
+    assert Lamp._meta.default_manager is Lamp.objects
+    assert Lamp._default_manager is Lamp.objects
+    assert Lamp._base_manager.model is Lamp
+    with pytest.raises(AttributeError, match="Manager isn't accessible via Lamp instances"):
+        Lamp().objects  # noqa: B018
+
+
+def test_default_manager_added_only_when_none_declared() -> None:
+    assert Author._meta.default_manager is Author.objects
+    assert [m.name for m in Author._meta.managers] == ["objects"]
+    assert [m.name for m in Lamp._meta.managers] == ["objects", "live"]
+
+
+def test_class_prepared_signal_and_kernel_hook() -> None:
+    from dorm import signals
+
+    seen: list[type] = []
+
+    def on_prepared(sender: type, **kwargs: object) -> None:
+        seen.append(sender)
+
+    signals.class_prepared.connect(on_prepared)
+    try:
+
+        class Fresh(dorm.Model):
+            class Meta:
+                app_label = "defs"
+
+        class AbstractOne(dorm.Model):
+            class Meta:
+                abstract = True
+                app_label = "defs"
+
+    finally:
+        signals.class_prepared.disconnect(on_prepared)
+    assert seen == [Fresh]  # abstract models are not reported
+
+
+def test_field_added_after_class_creation_updates_meta() -> None:
+    class Later(dorm.Model):
+        name = dorm.CharField(max_length=5)
+
+        class Meta:
+            app_label = "defs"
+
+    dorm.IntegerField(default=7).contribute_to_class(Later, "tenant_id")
+    assert Later._meta.attnames == ("id", "name", "tenant_id")
+    obj = Later(name="x")
+    assert obj.tenant_id == 7
+    obj.tenant_id = "8"
+    assert obj.tenant_id == 8

@@ -197,9 +197,12 @@ class ModelBase(type):
         for target, callback in meta.pending_relations:
             apps.lazy_relation(cls, target, callback)
         meta.pending_relations.clear()
+        from dorm import signals
         from dorm.plugins import kernel
 
         kernel.class_prepared(cls)
+        if signals.class_prepared.has_listeners(cls):
+            signals.class_prepared.send(sender=cls)
         return cls  # type: ignore[no-any-return]
 
     @property

@@ -532,19 +532,17 @@ class ManyToManyDescriptor:
         )
 
 
-_M2M_CLASSES: dict[tuple[int, bool], type] = {}
-
-
 def get_many_to_many_manager(rel: ManyToManyRel, instance: Model, *, reverse: bool) -> Any:
-    key = (id(rel), reverse)
-    manager_class = _M2M_CLASSES.get(key)
+    # built once per relation side, kept on the rel (so it dies with the model)
+    classes: dict[bool, type] = rel.__dict__.setdefault("_manager_classes", {})
+    manager_class = classes.get(reverse)
     if manager_class is None:
         target = rel.related_model if reverse else rel.model
         if isinstance(target, str):
             raise ValueError(f"{rel.field!r} points at {target!r}, which is not defined yet.")
         base = type(target._meta.default_manager)
         manager_class = create_forward_many_to_many_manager(base, rel, reverse=reverse)
-        _M2M_CLASSES[key] = manager_class
+        classes[reverse] = manager_class
     return manager_class(instance)
 
 
