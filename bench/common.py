@@ -144,6 +144,9 @@ def setup_sqlite(path: str) -> None:
         )
         conn.execute("COMMIT")
         conn.execute("ANALYZE")
+        # WAL is a property of the database file: every library's connection gets it
+        # (dorm-sqlite would switch the file to WAL on its first connection anyway).
+        conn.execute("PRAGMA journal_mode=WAL").fetchall()
     finally:
         conn.close()
 
@@ -390,8 +393,8 @@ def stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def results_json(results: dict[str, Result]) -> dict[str, Any]:
-    return {name: res.as_dict() for name, res in results.items()}
+def results_json(results: dict[str, Any]) -> dict[str, Any]:
+    return {name: res.as_dict() if isinstance(res, Result) else res for name, res in results.items()}
 
 
 def environment() -> dict[str, Any]:
@@ -499,8 +502,17 @@ def parse_args(argv: list[str] | None, description: str) -> Any:
     return parser.parse_args(argv)
 
 
-def run_libraries(args: Any, libraries: dict[str, RunBackend], meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Set the data set up once per backend and run each library on it; returns the JSON payload."""
+RunGroup = Callable[[str, "str | None", Plan, "list[str] | None", Callable[[str], None]], dict[str, dict[str, Any]]]
+
+
+def run_libraries(
+    args: Any, libraries: dict[str, RunBackend], meta: dict[str, Any] | None = None, group: RunGroup | None = None
+) -> dict[str, Any]:
+    """Set the data set up once per backend and run each library on it; returns the JSON payload.
+
+    *group*, when given, runs several libraries together (interleaved) and
+    returns ``{library: results}``; *libraries* then only names them.
+    """
     import traceback
 
     plan = Plan(quick=args.quick)
@@ -519,6 +531,15 @@ def run_libraries(args: Any, libraries: dict[str, RunBackend], meta: dict[str, A
         stderr(f"[{backend}] creating data set ({N_AUTHORS} authors, {N_BOOKS} books) ...")
         sqlite_file = setup_backend(backend)
         try:
+            if group is not None:
+                try:
+                    for lib, res in group(backend, sqlite_file, plan, args.only, stderr).items():
+                        per_lib[lib] = results_json(res)
+                except Exception as exc:
+                    traceback.print_exc(file=sys.stderr)
+                    for lib in libraries:
+                        per_lib.setdefault(lib, {"error": f"{type(exc).__name__}: {exc}"})
+                libraries = {}
             for lib, run_backend in libraries.items():
                 stderr(f"[{backend}] {lib}")
                 try:
@@ -593,3 +614,159 @@ def per_backend_processes(args: Any, script: str, argv: list[str] | None) -> dic
         else:
             merged["results"].update(payload["results"])
     return merged
+
+
+# ---------------------------------------------------------------- interleaved runs (raw vs djanorm, one process)
+
+
+def _time_sync(op: Callable[[int], Any], start: int, n: int) -> float:
+    gc.collect()
+    counter = time.perf_counter_ns
+    t0 = counter()
+    for i in range(start, start + n):
+        op(i)
+    return (counter() - t0) / n / 1000
+
+
+async def _time_async(aop: Callable[[int], Awaitable[Any]], start: int, n: int) -> float:
+    gc.collect()
+    counter = time.perf_counter_ns
+    t0 = counter()
+    for i in range(start, start + n):
+        await aop(i)
+    return (counter() - t0) / n / 1000
+
+
+def run_interleaved(
+    suites: dict[str, Any],
+    plan: Plan,
+    backend: str,
+    sqlite_file: str | None,
+    only: Iterable[str] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Measure several libraries in one process, alternating their repeats scenario by scenario.
+
+    Repeat *r* of every library runs back to back (the order rotating each
+    repeat), so load from elsewhere on the machine hits all of them alike and
+    the ratios stay honest even when the absolute numbers drift.  A library
+    failing a scenario gets ``{"error": ...}`` for that scenario only.
+    """
+    import traceback
+
+    wanted = set(only) if only else None
+    libs = list(suites)
+    by_name = {lib: {s.name: s for s in suites[lib].scenarios()} for lib in libs}
+    names = [n for n in SCENARIOS if wanted is None or n in wanted]
+    out: dict[str, dict[str, Any]] = {lib: {} for lib in libs}
+
+    def after(name: str) -> None:
+        if name not in READ_SCENARIOS:
+            reset_writes(backend, sqlite_file)
+
+    def fail(lib: str, name: str, exc: BaseException) -> None:
+        traceback.print_exc(file=sys.stderr)
+        out[lib][name] = {"error": f"{type(exc).__name__}: {exc}"}
+
+    def finish(name: str, runs: dict[str, list[float]], n: int) -> None:
+        for lib, values in runs.items():
+            if lib in out and name not in out[lib]:
+                sc = by_name[lib][name]
+                out[lib][name] = Result(name, statistics.median(values), min(values), n, len(values), sc.note, values)
+        if log:
+            log(f"  {name:<20} " + "  ".join(f"{lib} {fmt_us(median_or_none(out[lib].get(name)))}" for lib in libs))
+
+    def sync_scenario(name: str) -> None:
+        n = plan.number(name)
+        live: list[str] = []
+        for lib in libs:
+            sc = by_name[lib][name]
+            try:
+                assert sc.op is not None
+                first = sc.op(0)
+                if sc.check is not None:
+                    sc.check(first)
+                for i in range(1, plan.warmup(name) + 1):
+                    sc.op(i)
+                live.append(lib)
+            except Exception as exc:
+                fail(lib, name, exc)
+            after(name)
+        runs: dict[str, list[float]] = {lib: [] for lib in live}
+        start = 10_000
+        for r in range(plan.repeats):
+            order = live[r % len(live) :] + live[: r % len(live)] if live else []
+            for lib in order:
+                if lib not in runs:
+                    continue
+                op = by_name[lib][name].op
+                assert op is not None
+                try:
+                    runs[lib].append(_time_sync(op, start, n))
+                except Exception as exc:
+                    fail(lib, name, exc)
+                    del runs[lib]
+                after(name)
+            start += n
+        finish(name, runs, n)
+
+    async def async_scenario(name: str) -> None:
+        n = plan.number(name)
+        live: list[str] = []
+        for lib in libs:
+            sc = by_name[lib][name]
+            try:
+                assert sc.aop is not None
+                first = await sc.aop(0)
+                if sc.check is not None:
+                    sc.check(first)
+                for i in range(1, plan.warmup(name) + 1):
+                    await sc.aop(i)
+                live.append(lib)
+            except Exception as exc:
+                fail(lib, name, exc)
+            after(name)
+        runs: dict[str, list[float]] = {lib: [] for lib in live}
+        start = 10_000
+        for r in range(plan.repeats):
+            order = live[r % len(live) :] + live[: r % len(live)] if live else []
+            for lib in order:
+                if lib not in runs:
+                    continue
+                aop = by_name[lib][name].aop
+                assert aop is not None
+                try:
+                    runs[lib].append(await _time_async(aop, start, n))
+                except Exception as exc:
+                    fail(lib, name, exc)
+                    del runs[lib]
+                after(name)
+            start += n
+        finish(name, runs, n)
+
+    sync_names = [n for n in names if all(by_name[lib][n].aop is None for lib in libs)]
+    async_names = [n for n in names if n not in sync_names]
+    for name in sync_names:
+        sync_scenario(name)
+    if async_names:
+
+        async def main() -> None:
+            opened: list[Any] = []
+            try:
+                for lib in libs:
+                    if hasattr(suites[lib], "aopen"):
+                        await suites[lib].aopen()
+                    opened.append(suites[lib])
+                for name in async_names:
+                    await async_scenario(name)
+            finally:
+                for suite in opened:
+                    if hasattr(suite, "aclose"):
+                        await suite.aclose()
+
+        asyncio.run(main())
+    return {lib: {name: out[lib][name] for name in SCENARIOS if name in out[lib]} for lib in libs}
+
+
+def median_or_none(res: Any) -> float | None:
+    return res.median_us if isinstance(res, Result) else None

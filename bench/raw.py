@@ -1,7 +1,8 @@
 """The floor: the raw driver running the same SQL each ORM runs.
 
 * SQLite: stdlib ``sqlite3``, one connection in autocommit mode
-  (``isolation_level=None``); the async scenario runs the same sync call on
+  (``isolation_level=None``) with dorm-sqlite's settings (WAL, which the
+  data set's file already has, ``synchronous=NORMAL``, ``foreign_keys=ON``); the async scenario runs the same sync call on
   ONE dedicated worker thread fed by a ``queue.SimpleQueue``, the result
   handed back with ``loop.call_soon_threadsafe`` (the pattern dorm-sqlite's
   async connection uses, and cheaper than ``asyncio.to_thread``, which goes
@@ -144,6 +145,9 @@ class RawSQLiteSuite:
         import sqlite3
 
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # the per-connection settings dorm-sqlite uses (WAL is already on the file)
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
         self.sql = _sql("?")
         self.worker: _Worker | None = None
 

@@ -30,6 +30,7 @@ from common import (  # noqa: E402
     parse_args,
     per_backend_processes,
     render_table,
+    run_interleaved,
     run_libraries,
     run_suite,
     status_of,
@@ -56,6 +57,35 @@ def run_dorm(backend: str, sqlite_file: str | None, plan: Plan, only: list[str] 
         suite.close()
 
 
+def run_both(
+    backend: str, sqlite_file: str | None, plan: Plan, only: list[str] | None, log: Any
+) -> dict[str, dict[str, Any]]:
+    """The raw floor and djanorm in one process, their repeats interleaved (see common.run_interleaved)."""
+    from dorm_suite import DormSuite, dorm_status
+    from raw import RawPostgresSuite, RawSQLiteSuite
+
+    suites: dict[str, Any] = {
+        "raw": RawSQLiteSuite(sqlite_file or "") if backend == "sqlite" else RawPostgresSuite(),
+    }
+    extra: dict[str, dict[str, Any]] = {}
+    reason = dorm_status()
+    if reason is not None:
+        extra["djanorm"] = {"skipped": reason}
+    else:
+        try:
+            suites["djanorm"] = DormSuite(backend, sqlite_file)
+        except Exception as exc:
+            import traceback
+
+            traceback.print_exc()
+            extra["djanorm"] = {"error": f"setting djanorm up failed: {type(exc).__name__}: {exc}"}
+    try:
+        return {**run_interleaved(suites, plan, backend, sqlite_file, only, log), **extra}
+    finally:
+        for suite in suites.values():
+            suite.close()
+
+
 def table(payload: dict[str, Any], backend: str) -> str:
     libs = payload["results"].get(backend, {})
     raw, dorm = libs.get("raw"), libs.get("djanorm")
@@ -79,18 +109,10 @@ def table(payload: dict[str, Any], backend: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv, __doc__ or "")
-    from dorm_suite import dorm_status
-
-    libraries: dict[str, Any] = {"raw": run_raw}
-    reason = dorm_status()
-    if reason is None:
-        libraries["djanorm"] = run_dorm
+    libraries: dict[str, Any] = {"raw": run_raw, "djanorm": run_dorm}
     payload = per_backend_processes(args, __file__, argv) or run_libraries(
-        args, libraries, {"libraries": list(libraries)}
+        args, libraries, {"libraries": list(libraries)}, group=run_both
     )
-    if reason is not None:
-        for per_lib in payload["results"].values():
-            per_lib["djanorm"] = {"skipped": reason}
     if args.json == "-":
         dump_json(payload, "-")
         return 0
@@ -105,16 +127,27 @@ def main(argv: list[str] | None = None) -> int:
     print("\n'!' marks a read more than 2x the raw driver (SPEC §7 target).")
     if args.json:
         dump_json(payload, args.json)
-    failed = [
-        f"{backend}/{lib}"
-        for backend, libs in payload["results"].items()
-        for lib, res in libs.items()
-        if isinstance(res, dict) and "error" in res
-    ]
+    failed = errors(payload)
     if failed:
-        print("errors in: " + ", ".join(failed), file=sys.stderr)
+        print("\nerrors:\n" + "\n".join(f"  {where}: {msg}" for where, msg in failed), file=sys.stderr)
         return 1
     return 0
+
+
+def errors(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every library- or scenario-level error in a payload, as (``backend/library[/scenario]``, message)."""
+    found = []
+    for backend, libs in payload["results"].items():
+        for lib, res in libs.items():
+            if not isinstance(res, dict):
+                continue
+            if "error" in res:
+                found.append((f"{backend}/{lib}", str(res["error"])))
+                continue
+            for scenario, r in res.items():
+                if isinstance(r, dict) and "error" in r:
+                    found.append((f"{backend}/{lib}/{scenario}", str(r["error"])))
+    return found
 
 
 if __name__ == "__main__":
