@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .project import REQUIRE_PG, Project, _pg_reset, database_settings
+from .project import REQUIRE_PG, Project, _pg_reset, database_settings, pg_drop_all
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_pg_test_databases() -> Iterator[None]:
+    yield
+    pg_drop_all()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,7 +1,7 @@
 """A temporary project driven through the real ``dorm`` command, as a user would.
 
 The ``project`` fixture (conftest) is parametrized over SQLite and PostgreSQL (database
-``dorm_test_migrations``, emptied before each test; skipped with the reason
+``dorm_test_migrations_<pid>``, emptied before each test and dropped at the end; skipped with the reason
 when no server is reachable, unless ``DORM_TEST_REQUIRE_POSTGRES=1``).
 """
 
@@ -20,9 +20,22 @@ REQUIRE_PG = os.environ.get("DORM_TEST_REQUIRE_POSTGRES") == "1"
 
 
 def _pg_dbname() -> str:
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    """``dorm_test_migrations_<pid>``: concurrent test sessions (xdist workers, other checkouts) never share one."""
     base = PG_DSN.rsplit("/", 1)[1]
-    return f"{base}_{worker}" if worker else base
+    return f"{base}_{os.getpid()}"
+
+
+def pg_drop_all() -> None:
+    """Drop this process's test databases (end of session)."""
+    try:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(PG_DSN.rsplit("/", 1)[0] + "/postgres", autocommit=True, connect_timeout=3) as conn:
+            for name in (_pg_dbname(), f"{_pg_dbname()}_other"):
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    except Exception:  # noqa: BLE001 - nothing to clean when the server is gone
+        pass
 
 
 def _pg_reset() -> str | None:
@@ -34,13 +47,13 @@ def _pg_reset() -> str | None:
         return f"psycopg is not installed: {exc}"
     admin = PG_DSN.rsplit("/", 1)[0] + "/postgres"
     try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            for name in (_pg_dbname(), f"{_pg_dbname()}_other"):
-                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name])
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except Exception as exc:  # noqa: BLE001 - any failure means unusable
+        conn = psycopg.connect(admin, autocommit=True, connect_timeout=3)
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means unusable
         return f"PostgreSQL not reachable for {PG_DSN}: {type(exc).__name__}: {exc}"
+    with conn:
+        for name in (_pg_dbname(), f"{_pg_dbname()}_other"):
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return None
 
 

@@ -149,13 +149,13 @@ class MigrationExecutor:
     def migrate(self, plan: list[PlanStep], *, fake: bool = False) -> None:
         """Run ``plan``; then raise for numbering conflicts that were refused."""
         self.check_reversible(plan)
-        self.recorder.ensure_schema()
-        self.check_consistent(self.applied())
         lock_conn: BaseConnection | None = None
         if self.wrapper.features.supports_migration_lock:
             lock_conn = self.wrapper.acquire()
             self.wrapper.schema_editor(lock_conn).lock_migrations()
         try:
+            self.recorder.ensure_schema()
+            self.check_consistent(self.applied())
             for step in plan:
                 self._run_step(step, fake=fake)
         finally:

@@ -92,11 +92,18 @@ class MigrationRecorder:
             self._create(connection, tables)
 
     def _create(self, conn: BaseConnection, tables: list[str]) -> None:
+        from dorm.exceptions import DatabaseError
+
         editor = self.wrapper.schema_editor(conn)
-        if TABLE not in tables:
-            editor.create_model(_recorder_model())
-        if PROGRESS_TABLE not in tables:
-            editor.create_model(_progress_model())
+        for name, build in ((TABLE, _recorder_model), (PROGRESS_TABLE, _progress_model)):
+            if name in tables:
+                continue
+            try:
+                editor.create_model(build())
+            except DatabaseError:
+                # Another `dorm migrate` created it meanwhile: fine; anything else re-raises.
+                if name not in self.wrapper.introspection.table_names(conn):
+                    raise
 
     def applied_migrations(self, connection: BaseConnection | None = None) -> list[tuple[str, str]]:
         """``(app, name)`` of every applied migration, in the order they ran."""
