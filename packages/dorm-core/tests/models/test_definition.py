@@ -305,3 +305,39 @@ def test_field_added_after_class_creation_updates_meta() -> None:
     assert obj.tenant_id == 7
     obj.tenant_id = "8"
     assert obj.tenant_id == 8
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        ({"unique_together": [("name", "nope")]}, "unique_together names 'nope'"),
+        ({"ordering": ["-nope"]}, "ordering names '-nope'"),
+        ({"indexes": [dorm.Index(fields=["-nope"], name="i")]}, "Index 'i' names '-nope'"),
+        ({"constraints": [dorm.UniqueConstraint(fields=["nope"], name="u")]}, "UniqueConstraint 'u' names 'nope'"),
+    ],
+)
+def test_meta_names_must_be_fields(meta: dict[str, object], message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        type(
+            "Broken",
+            (dorm.Model,),
+            {
+                "__module__": __name__,
+                "name": dorm.CharField(max_length=5),
+                "Meta": type("Meta", (), {"app_label": "defs", **meta}),
+            },
+        )
+
+
+def test_constraint_declarations() -> None:
+    with pytest.raises(TypeError, match="needs a name"):
+        dorm.UniqueConstraint(fields=["a"])
+    with pytest.raises(TypeError, match="needs check=Q"):
+        dorm.CheckConstraint(name="c")
+    with pytest.raises(TypeError, match="list of field names"):
+        dorm.Index(fields="title", name="x")  # type: ignore[arg-type]
+    check = dorm.CheckConstraint(check=dorm.Q(number__gte=0), name="positive")
+    assert check.deconstruct() == ("dorm.CheckConstraint", [], {"check": check.check, "name": "positive"})
+    unique = dorm.UniqueConstraint(fields=["a", "b"], name="ab", condition=dorm.Q(a__gt=1))
+    assert unique.deconstruct()[2]["fields"] == ["a", "b"]
+    assert unique == dorm.UniqueConstraint(fields=["a", "b"], name="ab", condition=dorm.Q(a__gt=1))

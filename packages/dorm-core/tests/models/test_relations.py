@@ -509,3 +509,12 @@ def test_reverse_rows_know_their_parent(alias: str, tables: None) -> None:
     novels = list(writer.novels.all())
     assert len(novels) == 2
     assert all(n._state.fields_cache["writer"] is writer for n in novels)
+
+
+def test_deferred_foreign_key_loads_then_follows(alias: str, tables: None) -> None:
+    writer = Writer.objects.create(name="Ann")
+    Novel.objects.create(title="One", writer=writer)
+    novel = Novel.objects.only("title").get(title="One")
+    assert "writer_id" in novel.get_deferred_fields()
+    assert novel.writer_id == writer.pk  # loads the key
+    assert novel.writer == writer  # then the object

@@ -185,6 +185,14 @@ class Options:
                     raise TypeError(
                         f"{self.object_name}.Meta.unique_together names {name!r}, which is not a field of {self.object_name}."
                     )
+        for item in [*self.indexes, *self.constraints]:
+            for name in getattr(item, "fields", ()) or ():
+                bare = name.lstrip("-")
+                if bare not in known and bare not in self._forward:
+                    raise TypeError(
+                        f"{self.object_name}.Meta: {type(item).__name__} {getattr(item, 'name', '')!r} names {name!r}, "
+                        f"which is not a field of {self.object_name}."
+                    )
         for name in self.ordering:
             bare = name.lstrip("-+")
             if bare != "?" and "__" not in bare and bare != "pk" and bare not in self._forward:
