@@ -75,3 +75,51 @@ class Stream(dorm.AsyncModel):
 
 
 ALL = (Publisher, Author, Tag, Book, Review)
+
+
+def _default_owner() -> int | None:
+    return None
+
+
+class Owner(dorm.Model):
+    name = dorm.CharField(max_length=20)
+
+    class Meta:
+        app_label = "queries"
+
+
+class Pet(dorm.Model):
+    """One FK per on_delete rule."""
+
+    name = dorm.CharField(max_length=20)
+    restricted = dorm.ForeignKey(Owner, on_delete=dorm.RESTRICT, null=True, related_name="restricted_pets")
+    defaulted = dorm.ForeignKey(Owner, on_delete=dorm.SET_DEFAULT, null=True, default=None, related_name="defaulted_pets")
+    setter = dorm.ForeignKey(Owner, on_delete=dorm.SET(_default_owner), null=True, related_name="set_pets")
+    ignored = dorm.IntegerField(null=True)
+
+    class Meta:
+        app_label = "queries"
+
+
+class Stamped(dorm.Model):
+    name = dorm.CharField(max_length=20)
+    created = dorm.DateTimeField(auto_now_add=True)
+    updated = dorm.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "queries"
+
+
+class AdultQuerySet(dorm.QuerySet):  # type: ignore[type-arg]
+    def adults(self) -> AdultQuerySet:
+        return self.filter(age__gte=18)  # type: ignore[return-value]
+
+
+class Person(dorm.Model):
+    name = dorm.CharField(max_length=20)
+    age = dorm.IntegerField(default=0)
+
+    objects = dorm.Manager.from_queryset(AdultQuerySet)()
+
+    class Meta:
+        app_label = "queries"

@@ -1,0 +1,80 @@
+"""on_delete variants, select_for_update, custom managers, auto_now, repr."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import dorm
+from dorm.transaction import atomic
+
+from .models import Author, Owner, Person, Pet, Publisher, Stamped
+
+
+@pytest.fixture
+def pets(create_tables: Any) -> dict[str, Any]:
+    create_tables(Owner, Pet)
+    o1, o2, o3 = (Owner.objects.create(name=n) for n in ("r", "d", "s"))
+    Pet.objects.create(name="rex", restricted=o1)
+    Pet.objects.create(name="dot", defaulted=o2)
+    Pet.objects.create(name="sam", setter=o3)
+    return {"r": o1, "d": o2, "s": o3}
+
+
+def test_restrict_set_default_set(alias: str, pets: dict[str, Any]) -> None:
+    with pytest.raises(dorm.RestrictedError, match="RESTRICT"):
+        pets["r"].delete()
+    assert Owner.objects.filter(name="r").exists()
+    pets["d"].delete()
+    assert Pet.objects.get(name="dot").defaulted_id is None
+    pets["s"].delete()
+    assert Pet.objects.get(name="sam").setter_id is None
+    assert Pet.objects.count() == 3
+
+
+def test_select_for_update(alias: str, create_tables: Any, backend: Any) -> None:
+    create_tables(Publisher)
+    Publisher.objects.create(name="x")
+    qs = Publisher.objects.select_for_update().filter(name="x")
+    if not backend.features.supports_select_for_update:
+        with pytest.raises(dorm.NotSupportedError):
+            list(qs)
+        return
+    with atomic(using=alias):
+        assert [p.name for p in qs] == ["x"]
+        assert [p.name for p in Publisher.objects.select_for_update(skip_locked=True, of=("self",))] == ["x"]
+
+
+def test_custom_manager_from_queryset(alias: str, create_tables: Any) -> None:
+    create_tables(Person)
+    Person.objects.bulk_create([Person(name="kid", age=5), Person(name="adult", age=40)])
+    assert [p.name for p in Person.objects.adults()] == ["adult"]
+    assert [p.name for p in Person.objects.filter(name__startswith="a").adults()] == ["adult"]
+
+
+def test_manager_not_reachable_from_instances(alias: str) -> None:
+    with pytest.raises(AttributeError, match="Manager isn't accessible via Author instances"):
+        Author(name="x").objects  # noqa: B018
+
+
+def test_auto_now(alias: str, create_tables: Any) -> None:
+    create_tables(Stamped)
+    s = Stamped.objects.create(name="a")
+    assert s.created is not None and s.updated is not None
+    first_updated = s.updated
+    s.name = "b"
+    s.save()
+    assert s.updated >= first_updated
+    fresh = Stamped.objects.get(pk=s.pk)
+    assert fresh.created is not None and fresh.updated >= fresh.created
+    assert Stamped.objects.filter(pk=s.pk).values_list("name", flat=True).get() == "b"
+
+
+def test_repr(alias: str, create_tables: Any) -> None:
+    create_tables(Publisher)
+    qs = Publisher.objects.all()
+    assert "not evaluated" in repr(qs)
+    Publisher.objects.create(name="x")
+    list(qs)
+    assert repr(qs).startswith("<QuerySet [")
