@@ -79,14 +79,18 @@ INVALID: list[tuple[str, Any, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("name", "value", "message"), INVALID, ids=[f"{n}={v!r}" for n, v, _ in INVALID])
+@pytest.mark.parametrize(
+    ("name", "value", "message"), INVALID, ids=[f"{n}-{i}" for i, (n, _v, _m) in enumerate(INVALID)]
+)
 def test_invalid_value_on_construction(name: str, value: Any, message: str) -> None:
     with pytest.raises(dorm.ValidationError, match=message) as info:
         Everything(**{name: value})
     assert name in info.value.message_dict
 
 
-@pytest.mark.parametrize(("name", "value", "message"), INVALID, ids=[f"{n}={v!r}" for n, v, _ in INVALID])
+@pytest.mark.parametrize(
+    ("name", "value", "message"), INVALID, ids=[f"{n}-{i}" for i, (n, _v, _m) in enumerate(INVALID)]
+)
 def test_invalid_value_on_assignment(name: str, value: Any, message: str) -> None:
     obj = Everything()
     before = obj.__dict__[name]
@@ -126,7 +130,9 @@ COERCED: list[tuple[str, Any, Any]] = [
 ]
 
 
-@pytest.mark.parametrize(("name", "value", "expected"), COERCED, ids=[f"{n}={v!r}" for n, v, _ in COERCED])
+@pytest.mark.parametrize(
+    ("name", "value", "expected"), COERCED, ids=[f"{n}-{i}" for i, (n, _v, _e) in enumerate(COERCED)]
+)
 def test_values_are_coerced(name: str, value: Any, expected: Any) -> None:
     obj = Everything(**{name: value})
     assert getattr(obj, name) == expected
