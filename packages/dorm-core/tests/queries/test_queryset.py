@@ -464,3 +464,9 @@ def test_async_model_refuses_sync(alias: str, create_tables: Any) -> None:
     ):
         with pytest.raises(dorm.AsyncOnlyError, match="^AsyncModel forbids sync access"):
             call()
+
+
+def test_exclude_across_multi_valued_relation(alias: str, data: dict[str, Any]) -> None:
+    # Ann has Alpha and Beta: excluding authors of "Alpha" must drop Ann despite her other book.
+    assert names(Author.objects.exclude(books__title="Alpha")) == ["Bob", "Cid_100%"]
+    assert names(Author.objects.exclude(books__tags__name="sf")) == ["Bob", "Cid_100%"]

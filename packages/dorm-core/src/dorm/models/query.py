@@ -138,10 +138,21 @@ class QuerySet(Generic[M]):
         return self.filter(*args, **kwargs)
 
     def exclude(self, *args: Any, **kwargs: Any) -> QuerySet[M]:
-        """Rows matching none of the conditions (NULL columns count as not matching)."""
+        """Rows matching none of the conditions (NULL columns count as not matching).
+
+        Across a multi-valued relation (``exclude(books__title="x")``) a row is
+        excluded when *any* related row matches: ``pk NOT IN (subquery)``.
+        """
         self._check_not_sliced("exclude")
         qs = self._clone()
-        qs.query.add_q(Q(*args, **kwargs), negate=True)
+        probe = Query(self.model)
+        condition = Q(*args, **kwargs)
+        probe.add_q(condition)
+        if probe.used_many:
+            matching = QuerySet(self.model).filter(condition).values("pk")
+            qs.query.add_q(~Q(pk__in=matching))
+        else:
+            qs.query.add_q(condition, negate=True)
         return qs
 
     def _check_not_sliced(self, method: str) -> None:
@@ -454,9 +465,7 @@ class QuerySet(Generic[M]):
         if not num:
             raise model.DoesNotExist(f"{model.__name__} matching query does not exist.")
         count = f"more than {MAX_GET_RESULTS - 1}" if num >= MAX_GET_RESULTS else str(num)
-        raise model.MultipleObjectsReturned(
-            f"get() returned more than one {model.__name__} -- it returned {count}!"
-        )
+        raise model.MultipleObjectsReturned(f"get() returned more than one {model.__name__} -- it returned {count}!")
 
     def get(self, *args: Any, **kwargs: Any) -> M:
         """The one row matching; ``DoesNotExist`` / ``MultipleObjectsReturned`` otherwise."""
@@ -487,9 +496,7 @@ class QuerySet(Generic[M]):
             raise model.DoesNotExist(f"{model.__name__} matching query does not exist.")
         num = len(results)
         count = f"more than {MAX_GET_RESULTS - 1}" if num >= MAX_GET_RESULTS else str(num)
-        raise model.MultipleObjectsReturned(
-            f"get() returned more than one {model.__name__} -- it returned {count}!"
-        )
+        raise model.MultipleObjectsReturned(f"get() returned more than one {model.__name__} -- it returned {count}!")
 
     def _fast_statement(self, kind: str, kwargs: dict[str, Any]) -> tuple[Statement, Any] | None:
         """The statement of ``get(**kwargs)`` / ``filter(**kwargs).count()`` on a fresh queryset,
@@ -677,7 +684,9 @@ class QuerySet(Generic[M]):
             return {}
         q = self.query.clone()
         if q.is_sliced or q.distinct or q.combinator or q.has_aggregates():
-            raise NotSupportedError("aggregate() over a sliced, distinct, combined or annotated-aggregate queryset is not supported.")
+            raise NotSupportedError(
+                "aggregate() over a sliced, distinct, combined or annotated-aggregate queryset is not supported."
+            )
         q.clear_ordering()
         q.select_related = None
         exprs: dict[str, Expression] = {}
@@ -952,7 +961,9 @@ class QuerySet(Generic[M]):
 
         objs = list(objs)
         alias = self._db_for_write()
-        op = op_bulk_create(self.model, objs, alias, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields)
+        op = op_bulk_create(
+            self.model, objs, alias, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields
+        )
         return drive(op, "bulk_create", atomic_alias=alias if len(objs) > 1 else None)
 
     async def abulk_create(
@@ -969,7 +980,9 @@ class QuerySet(Generic[M]):
 
         objs = list(objs)
         alias = self._db_for_write()
-        op = op_bulk_create(self.model, objs, alias, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields)
+        op = op_bulk_create(
+            self.model, objs, alias, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields
+        )
         return await adrive(op, atomic_alias=alias if len(objs) > 1 else None)
 
     def _op_bulk_update(self, objs: list[M], fields: Sequence[str], batch_size: int | None) -> Op[int]:
@@ -997,10 +1010,7 @@ class QuerySet(Generic[M]):
             q = Query(self.model)
             q.kind = UPDATE
             for field in model_fields:
-                whens = [
-                    When(Q(pk=obj.pk), then=Value(field.pre_save(obj, False), field))
-                    for obj in batch
-                ]
+                whens = [When(Q(pk=obj.pk), then=Value(field.pre_save(obj, False), field)) for obj in batch]
                 case = Case(*whens, default=F(field.name), output_field=field)
                 q.update_values.append((field, case.resolve(q)))
             q.add_q(Q(pk__in=[obj.pk for obj in batch]))
@@ -1015,12 +1025,18 @@ class QuerySet(Generic[M]):
         guards.check_sync_access(self.model, "bulk_update")
         guards.check_writable(self.model, "bulk_update")
         objs = list(objs)
-        return drive(self._op_bulk_update(objs, fields, batch_size), "bulk_update", atomic_alias=self._db_for_write() if len(objs) > 1 else None)
+        return drive(
+            self._op_bulk_update(objs, fields, batch_size),
+            "bulk_update",
+            atomic_alias=self._db_for_write() if len(objs) > 1 else None,
+        )
 
     async def abulk_update(self, objs: Iterable[M], fields: Sequence[str], batch_size: int | None = None) -> int:
         guards.check_writable(self.model, "abulk_update")
         objs = list(objs)
-        return await adrive(self._op_bulk_update(objs, fields, batch_size), atomic_alias=self._db_for_write() if len(objs) > 1 else None)
+        return await adrive(
+            self._op_bulk_update(objs, fields, batch_size), atomic_alias=self._db_for_write() if len(objs) > 1 else None
+        )
 
     # ------------------------------------------------------------------
     # raw SQL and explain
@@ -1098,7 +1114,9 @@ def _concrete_field(model: Any, name: str, method: str) -> Any:
     step = paths.resolve_name(model, name)
     if step is None or step.kind not in (paths.PLAIN, paths.FORWARD):
         choices = [f.name for f in model._meta.concrete_fields]
-        raise FieldError(f"{method}() takes concrete field names of {model.__name__}; {name!r} is not one. Choices are: {', '.join(choices)}.")
+        raise FieldError(
+            f"{method}() takes concrete field names of {model.__name__}; {name!r} is not one. Choices are: {', '.join(choices)}."
+        )
     return step.field
 
 

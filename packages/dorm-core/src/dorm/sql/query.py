@@ -192,6 +192,7 @@ class Query:
         "is_empty",
         "update_values",
         "group_by",
+        "used_many",
     )
 
     def __init__(self, model: Any, alias_prefix: str | None = None) -> None:
@@ -229,6 +230,8 @@ class Query:
         self.is_empty = False
         self.update_values: list[tuple[Any, Expression]] = []
         self.group_by: tuple[Expression, ...] | None = None
+        #: a name walked through a multi-valued relation (reverse FK / M2M)
+        self.used_many = False
 
     # -- copying -------------------------------------------------------------
 
@@ -267,6 +270,7 @@ class Query:
         q.is_empty = self.is_empty
         q.update_values = list(self.update_values)
         q.group_by = self.group_by
+        q.used_many = self.used_many
         return q
 
     def relabeled(self, prefix: str, outer_mapping: dict[str, str] | None = None) -> Query:
@@ -397,6 +401,7 @@ class Query:
                 continue
             if not allow_many:
                 raise FieldError(f"{full_name!r}: a multi-valued relation ({name!r}) cannot be used here.")
+            self.used_many = True
             # reverse FK / M2M: join through to the related table
             for table, parent_col, col_name, nullable, hop in step.hops:
                 alias = self.join(alias, hop, table, parent_col, col_name, nullable)
