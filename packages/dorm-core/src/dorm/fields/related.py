@@ -423,9 +423,12 @@ class ForeignKey(RelatedField[_T]):
     def __get__(self, instance: object, owner: Any = None) -> Self | _T:
         if instance is None:
             return self
-        from dorm.models.related_descriptors import get_forward
+        try:  # fast path: loaded by select_related/prefetch or a previous access
+            return instance._state.fields_cache[self.name]  # type: ignore[attr-defined, no-any-return]
+        except KeyError:
+            from dorm.models.related_descriptors import get_forward
 
-        return get_forward(self, instance)  # type: ignore[arg-type, no-any-return]
+            return get_forward(self, instance)  # type: ignore[arg-type, no-any-return]
 
     # -- values --------------------------------------------------------------------
 
