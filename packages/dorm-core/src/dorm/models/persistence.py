@@ -59,7 +59,9 @@ def _db_default_marker() -> Any:
     return DB_DEFAULT
 
 
-def _insert_sql(wrapper: Any, model: Any, fields: tuple[Any, ...], rows: int, returning: tuple[Any, ...], conflict: tuple[Any, ...]) -> str:
+def _insert_sql(
+    wrapper: Any, model: Any, fields: tuple[Any, ...], rows: int, returning: tuple[Any, ...], conflict: tuple[Any, ...]
+) -> str:
     key = ("insert", model, tuple(f.column for f in fields), rows, tuple(f.column for f in returning), conflict)
     cache = wrapper.compile_cache
     sql: str | None = cache.get(key)
@@ -135,7 +137,9 @@ def op_save(
             if force_update or fields_set is not None:
                 from dorm.exceptions import DatabaseError
 
-                raise DatabaseError(f"{cls.__name__} with pk {pk_val!r} did not affect any row: it is not in the database.")
+                raise DatabaseError(
+                    f"{cls.__name__} with pk {pk_val!r} did not affect any row: it is not in the database."
+                )
             created = True
             yield from _op_insert(instance, alias, wrapper)
     else:
@@ -145,7 +149,9 @@ def op_save(
     state.adding = False
     state.db = alias
     if _signal("post_save") is not None:
-        yield from _send("post_save", cls, instance=instance, created=created, raw=raw, using=alias, update_fields=fields_set)
+        yield from _send(
+            "post_save", cls, instance=instance, created=created, raw=raw, using=alias, update_fields=fields_set
+        )
 
 
 def _op_insert(instance: Any, alias: str, wrapper: Any) -> Op[None]:
@@ -183,20 +189,57 @@ def _op_insert(instance: Any, alias: str, wrapper: Any) -> Op[None]:
         # Without RETURNING the database-side defaults are read back.
         from dorm.models.query import QuerySet
 
-        fresh = yield from QuerySet(cls, using=alias).filter(pk=data[pk.attname]).values(*(f.attname for f in db_defaults))._op_fetch()
+        fresh = (
+            yield from QuerySet(cls, using=alias)
+            .filter(pk=data[pk.attname])
+            .values(*(f.attname for f in db_defaults))
+            ._op_fetch()
+        )
         if fresh:
             data.update(fresh[0])
+
+
+def _writers(fields: Sequence[Any]) -> list[tuple[str, Any, Any]]:
+    """Per field: ``(attname, pre_save or None, get_db_prep_value or None)``.
+
+    ``None`` marks the base implementations, which for an instance's stored
+    value (already coerced on assignment, hence ``prepared=True``) are a
+    plain dict read and the identity; bulk paths skip those calls.
+    """
+    from dorm.fields.base import Field
+
+    base_pre = Field.pre_save
+    base_prep = Field.get_db_prep_value
+    out = []
+    for f in fields:
+        cls = type(f)
+        pre = None if cls.pre_save is base_pre else f.pre_save
+        prep = None if cls.get_db_prep_value is base_prep else f.get_db_prep_value
+        out.append((f.attname, pre, prep))
+    return out
 
 
 def _is_auto(field: Any) -> bool:
     return field.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField")
 
 
-def save_instance(instance: Any, force_insert: bool = False, force_update: bool = False, using: str | None = None, update_fields: Iterable[str] | None = None) -> None:
+def save_instance(
+    instance: Any,
+    force_insert: bool = False,
+    force_update: bool = False,
+    using: str | None = None,
+    update_fields: Iterable[str] | None = None,
+) -> None:
     drive(op_save(instance, force_insert, force_update, using, update_fields), "save")
 
 
-async def asave_instance(instance: Any, force_insert: bool = False, force_update: bool = False, using: str | None = None, update_fields: Iterable[str] | None = None) -> None:
+async def asave_instance(
+    instance: Any,
+    force_insert: bool = False,
+    force_update: bool = False,
+    using: str | None = None,
+    update_fields: Iterable[str] | None = None,
+) -> None:
     await adrive(op_save(instance, force_insert, force_update, using, update_fields))
 
 
@@ -335,12 +378,16 @@ def op_bulk_create(
         size = wrapper.ops.bulk_batch_size(len(fields), len(group))
         if batch_size:
             size = min(size, batch_size)
+        writers = _writers(fields)
         for start in range(0, len(group), size):
             batch = group[start : start + size]
             params: list[Any] = []
+            append = params.append
             for obj in batch:
-                for f in fields:
-                    params.append(f.get_db_prep_value(f.pre_save(obj, True), wrapper))
+                data = obj.__dict__
+                for attname, pre, prep in writers:
+                    value = data.get(attname) if pre is None else pre(obj, True)
+                    append(value if prep is None else prep(value, wrapper, True))
             sql = _insert_sql(wrapper, model, fields, len(batch), returning, conflict)
             done = yield Statement(alias, sql, params, fetch=FETCH_ALL if returning else FETCH_NONE, model=model)
             if returning and done.rows and len(done.rows) == len(batch):
