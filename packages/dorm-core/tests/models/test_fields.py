@@ -366,3 +366,32 @@ def test_every_field_type_round_trips(alias: str, create_tables: Callable[..., N
     assert Everything.objects.filter(uid=values["uid"]).count() == 1
     assert Everything.objects.filter(price=decimal.Decimal("1234.5")).count() == 1
     assert Everything.objects.filter(day="2024-02-29").count() == 1
+
+
+def test_relation_deconstruct_bound_and_unbound() -> None:
+    class Shelf(dorm.Model):
+        class Meta:
+            app_label = "fieldtests"
+
+    class Tome(dorm.Model):
+        shelf = dorm.ForeignKey("Shelf", on_delete=dorm.PROTECT, related_name="tomes", null=True)
+        parent = dorm.ForeignKey("self", on_delete=dorm.SET(None), null=True)
+        related = dorm.ManyToManyField("self", db_table="tome_links")
+
+        class Meta:
+            app_label = "fieldtests"
+
+    assert Tome._meta.get_field("shelf").deconstruct() == (
+        "shelf",
+        "dorm.ForeignKey",
+        [],
+        {"related_name": "tomes", "null": True, "to": "fieldtests.Shelf", "on_delete": dorm.PROTECT},
+    )
+    _, _, _, kwargs = Tome._meta.get_field("parent").deconstruct()
+    assert kwargs["to"] == "fieldtests.Tome" and kwargs["on_delete"] == dorm.SET(None)
+    assert Tome._meta.get_field("related").deconstruct()[3] == {"db_table": "tome_links", "to": "fieldtests.Tome"}
+    unbound = dorm.ForeignKey("library.Author", on_delete=dorm.CASCADE)
+    unbound.name = "author"
+    assert unbound.deconstruct()[3] == {"to": "library.Author", "on_delete": dorm.CASCADE}
+    rebuilt = dorm.ForeignKey(**unbound.deconstruct()[3])
+    assert rebuilt.on_delete is dorm.CASCADE

@@ -488,8 +488,9 @@ class ForeignKey(RelatedField[_T]):
             kwargs.pop("db_index")
         target = self.remote_field.model
         if isinstance(target, str):
-            if target == RECURSIVE_RELATIONSHIP_CONSTANT or "." not in target:
-                target = f"{self.model._meta.app_label}.{self.model.__name__ if target == 'self' else target}"
+            model = getattr(self, "model", None)  # unbound copies (migration state) keep their label
+            if model is not None and (target == RECURSIVE_RELATIONSHIP_CONSTANT or "." not in target):
+                target = f"{model._meta.app_label}.{model.__name__ if target == 'self' else target}"
         else:
             target = _target_repr(target)
         kwargs["to"] = target
@@ -742,8 +743,9 @@ class ManyToManyField(RelatedField[M]):
         kwargs = {k: v for k, v in given.items() if k not in ("name", "to", "blank")}
         target = self.remote_field.model
         if isinstance(target, str):
-            if target == RECURSIVE_RELATIONSHIP_CONSTANT or "." not in target:
-                target = f"{self.model._meta.app_label}.{self.model.__name__ if target == 'self' else target}"
+            model = getattr(self, "model", None)  # unbound copies (migration state) keep their label
+            if model is not None and (target == RECURSIVE_RELATIONSHIP_CONSTANT or "." not in target):
+                target = f"{model._meta.app_label}.{model.__name__ if target == 'self' else target}"
         else:
             target = _target_repr(target)
         kwargs["to"] = target
