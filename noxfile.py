@@ -47,7 +47,7 @@ class Package:
     pytest_args: tuple[str, ...] = field(default=())
 
 
-PYTEST = ("pytest>=8", "pytest-asyncio>=1.1", "hypothesis>=6", "pytest-timeout>=2")
+PYTEST = ("pytest>=8", "pytest-asyncio>=0.26", "hypothesis>=6", "pytest-timeout>=2")
 #: A single test that runs longer than this fails (with its stack) instead of hanging the whole run.
 TEST_TIMEOUT_SECONDS = 120
 
