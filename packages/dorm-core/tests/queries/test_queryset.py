@@ -470,3 +470,13 @@ def test_exclude_across_multi_valued_relation(alias: str, data: dict[str, Any]) 
     # Ann has Alpha and Beta: excluding authors of "Alpha" must drop Ann despite her other book.
     assert names(Author.objects.exclude(books__title="Alpha")) == ["Bob", "Cid_100%"]
     assert names(Author.objects.exclude(books__tags__name="sf")) == ["Bob", "Cid_100%"]
+
+
+def test_count_and_exists_of_derived_querysets(alias: str, data: dict[str, Any], count_queries: Counter) -> None:
+    assert Author.objects.order_by("name")[1:].count() == 2
+    assert Author.objects.filter(books__isnull=False).distinct().count() == 2
+    assert Publisher.objects.annotate(n=dorm.Count("authors")).filter(n__gt=1).count() == 1
+    assert Author.objects.filter(name="Ann").union(Author.objects.filter(name="Bob")).count() == 2
+    assert Author.objects.filter(books__isnull=False).distinct().exists()
+    assert not Publisher.objects.annotate(n=dorm.Count("authors")).filter(n__gt=5).exists()
+    assert all("COUNT(*) FROM (" in s or "SELECT 1 FROM (" in s for s in count_queries.statements)

@@ -343,6 +343,21 @@ class QuerySet(Generic[M]):
         sql, params, plan = compiled(query, wrapper)
         return Statement(alias, sql, params, fetch=fetch, model=self.model, origin=self._origin), plan
 
+    def _wrapped_statement(self, query: Query, template: str) -> Statement:
+        """``template`` around this query compiled as a derived table (count/exists of
+        sliced, distinct, grouped or combined querysets).  The inner SQL is cached by shape."""
+        q = query.clone()
+        if q.order_by is None:
+            q.apply_default_ordering()
+        if not q.is_sliced:
+            q.clear_ordering()
+        q.select_related = None
+        alias = self.db
+        stmt, _plan = self._statement(q, alias)
+        quote = connections[alias].ops.quote_name
+        stmt.sql = template.format(inner=stmt.sql, alias=quote("subquery"))
+        return stmt
+
     def _op_fetch(self, query: Query | None = None) -> Op[list[Any]]:
         q = self.query if query is None else query
         if q.is_empty:
@@ -616,8 +631,8 @@ class QuerySet(Generic[M]):
         if q.is_empty:
             return False
         if q.combinator or q.distinct or q.has_aggregates():
-            rows = yield from self._clone()._op_fetch()
-            return bool(rows)
+            done = yield self._wrapped_statement(q, "SELECT 1 FROM ({inner}) {alias} LIMIT 1")
+            return bool(done.rows)
         q.is_exists = True
         q.clear_ordering()
         q.select_related = None
@@ -641,8 +656,8 @@ class QuerySet(Generic[M]):
         if q.is_empty:
             return 0
         if q.combinator or q.distinct or q.is_sliced or q.has_aggregates() or q.group_by is not None:
-            rows = yield from self._clone()._op_fetch()
-            return len(rows)
+            done = yield self._wrapped_statement(q, "SELECT COUNT(*) FROM ({inner}) {alias}")
+            return int(done.rows[0][0]) if done.rows else 0
         from dorm.aggregates import Count
 
         q = q.clone()
