@@ -403,10 +403,14 @@ class ForeignKey(RelatedField[_T]):
     @property
     def target_field(self) -> Field[Any]:
         """The field of the target model this FK stores (its pk, or ``to_field``)."""
+        cached: Field[Any] | None = self.__dict__.get("_target_field")
+        if cached is not None:
+            return cached
         meta = self.related_model._meta
-        if self.to_field:
-            return meta.get_field(self.to_field)  # type: ignore[no-any-return]
-        return meta.pk
+        found: Field[Any] = meta.get_field(self.to_field) if self.to_field else meta.pk
+        if found is not None:  # cache only once the target's primary key exists
+            self.__dict__["_target_field"] = found
+        return found
 
     @property
     def on_delete(self) -> OnDelete:

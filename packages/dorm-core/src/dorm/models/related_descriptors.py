@@ -103,6 +103,7 @@ def make_fk_setter(field: ForeignKey[Any]) -> Any:
     """``book.author = author``: sets ``author_id`` and the cache; checks the type."""
     name = field.name
     attname = field.attname
+    target_attname: list[str] = []  # resolved on first use (the target may be defined later)
 
     def setter(instance: Model, value: Any) -> None:
         data = instance.__dict__
@@ -111,14 +112,18 @@ def make_fk_setter(field: ForeignKey[Any]) -> Any:
             data[attname] = None
             cache[name] = None
             return
-        target = field.related_model
+        target = field.remote_field.model
+        if type(target) is str:
+            target = field.related_model  # raises: the target is not defined yet
         if not isinstance(value, target):
             hint = f" To assign a key, set {attname}={value!r}." if not hasattr(value, "_meta") else ""
             raise ValidationError(
                 f'Cannot assign {value!r}: "{type(instance).__name__}.{name}" must be a "{target.__name__}" instance.{hint}',
                 code="invalid",
             )
-        data[attname] = value.__dict__.get(field.target_field.attname)
+        if not target_attname:
+            target_attname.append(field.target_field.attname)
+        data[attname] = value.__dict__.get(target_attname[0])
         cache[name] = value
         if field.one_to_one:
             accessor = field.remote_field.get_accessor_name()
