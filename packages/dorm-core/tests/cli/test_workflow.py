@@ -151,3 +151,53 @@ def test_schema_evolution_each_step_is_clean(project: Project) -> None:
     assert "blog_topic" in project.tables() and "blog_tag" not in project.tables()
     project.run("migrate", "blog", "zero")
     assert not any(t.startswith("blog_") for t in project.tables())
+
+
+SHOP_MODELS = '''
+import dorm
+from blog.models import Item
+
+
+class Order(dorm.Model):
+    item = dorm.ForeignKey(Item, on_delete=dorm.PROTECT)
+    extras = dorm.ManyToManyField("blog.Item", related_name="extra_orders", through="shop.OrderLine")
+
+
+class OrderLine(dorm.Model):
+    order = dorm.ForeignKey(Order, on_delete=dorm.CASCADE)
+    item = dorm.ForeignKey(Item, on_delete=dorm.CASCADE, related_name="lines")
+    qty = dorm.IntegerField(default=1)
+'''
+
+
+def test_two_apps_with_cross_app_relations_and_a_model_rename(project: Project) -> None:
+    shop = project.root / "shop"
+    (shop / "migrations").mkdir(parents=True)
+    (shop / "__init__.py").write_text("")
+    (shop / "migrations" / "__init__.py").write_text("")
+    (shop / "models.py").write_text(SHOP_MODELS)
+    settings = (project.root / "settings.py").read_text().replace('INSTALLED_APPS = ["blog"]', 'INSTALLED_APPS = ["blog", "shop"]')
+    (project.root / "settings.py").write_text(settings)
+    project.write_models("class Item(dorm.Model):\n    name = dorm.CharField(max_length=100)\n")
+    project.run("makemigrations")
+    shop_initial = (shop / "migrations" / "0001_initial.py").read_text()
+    assert "('blog', '0001_initial')" in shop_initial and "through='shop.OrderLine'" in shop_initial
+    project.run("migrate")
+    assert project.run("dbcheck").returncode == 0
+    assert "shop_order_extras" not in project.tables()  # an explicit through model has its own table
+
+    # Rename the target model: one RenameModel in blog, nothing to change in shop.
+    project.write_models("class Product(dorm.Model):\n    name = dorm.CharField(max_length=100)\n")
+    (shop / "models.py").write_text(SHOP_MODELS.replace("Item", "Product"))
+    made = project.run("makemigrations").stdout
+    assert "Rename model Item to Product" in made and "shop" not in made
+    project.run("migrate")
+    assert project.run("dbcheck").returncode == 0
+
+    # Rolling back blog to zero takes shop's migration (which depends on it) along, dependents first.
+    out = project.run("migrate", "blog", "zero").stdout
+    assert out.index("Unapply shop.0001_initial") < out.index("Unapply blog.0001_initial")
+    assert not any(t.startswith(("blog_", "shop_")) for t in project.tables())
+    # From scratch, the rename and the relations line up.
+    project.run("migrate")
+    assert project.run("dbcheck").returncode == 0

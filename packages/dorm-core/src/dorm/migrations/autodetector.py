@@ -57,12 +57,35 @@ class MigrationAutodetector:
         labels = sorted({app for app, _ in [*self.from_state.models, *self.to_state.models]})
         if apps is not None:
             labels = [a for a in labels if a in apps]
+        # Model renames first, applied to a copy of the old state, so relations in other apps that
+        # now name the new model compare equal instead of showing up as altered fields.
+        self.from_state = self.from_state.clone()
+        renames: dict[str, list[Operation]] = {}
+        for app in labels:
+            renames[app] = self._renamed_models(app)
+            for op in renames[app]:
+                op.state_forwards(app, self.from_state)
         result: dict[str, list[Operation]] = {}
         for app in labels:
-            ops = self._app_changes(app)
+            ops = renames[app] + self._app_changes(app)
             if ops:
                 result[app] = ops
         return result
+
+    def _renamed_models(self, app: str) -> list[Operation]:
+        """A removed and an added model with identical fields: a rename."""
+        old_models = {k[1]: m for k, m in self.from_state.models.items() if k[0] == app}
+        new_models = {k[1]: m for k, m in self.to_state.models.items() if k[0] == app}
+        removed = sorted(set(old_models) - set(new_models))
+        ops: list[Operation] = []
+        for new_name in sorted(set(new_models) - set(old_models)):
+            new_sig = sorted((n, self._field_sig(app, f)) for n, f in new_models[new_name].fields.items())
+            for old_name in removed:
+                if sorted((n, self._field_sig(app, f)) for n, f in old_models[old_name].fields.items()) == new_sig:
+                    ops.append(RenameModel(old_name=old_models[old_name].name, new_name=new_models[new_name].name))
+                    removed.remove(old_name)
+                    break
+        return ops
 
     def _field_sig(self, app: str, field: Any) -> Any:
         return field_signature(field, app)
@@ -74,19 +97,6 @@ class MigrationAutodetector:
         removed = sorted(set(old_models) - set(new_models))
         ops: list[Operation] = []
         deps = self.dependencies.setdefault(app, set())
-        renamed: dict[str, str] = {}
-        # Renamed models: a removed and an added model with identical fields.
-        for new_name in list(added):
-            new = new_models[new_name]
-            new_sig = sorted((n, self._field_sig(app, f)) for n, f in new.fields.items())
-            for old_name in list(removed):
-                old = old_models[old_name]
-                if sorted((n, self._field_sig(app, f)) for n, f in old.fields.items()) == new_sig:
-                    ops.append(RenameModel(old.name, new.name))
-                    renamed[old_name] = new_name
-                    added.remove(new_name)
-                    removed.remove(old_name)
-                    break
         # New models, targets first.
         ordered: list[str] = []
         pending = list(added)
@@ -112,10 +122,8 @@ class MigrationAutodetector:
         for name in removed:
             ops.append(DeleteModel(old_models[name].name))
         # Changed models.
-        for name in sorted(set(old_models) & set(new_models)) + [renamed[k] for k in sorted(renamed)]:
-            old = old_models[name] if name in old_models else old_models[next(k for k, v in renamed.items() if v == name)]
-            new = new_models[name]
-            ops.extend(self._model_changes(app, old, new))
+        for name in sorted(set(old_models) & set(new_models)):
+            ops.extend(self._model_changes(app, old_models[name], new_models[name]))
         return ops
 
     def _model_changes(self, app: str, old: ModelState, new: ModelState) -> list[Operation]:
@@ -156,6 +164,7 @@ class MigrationAutodetector:
         for name in new_fields:
             if name in old_fields and self._field_sig(app, old_fields[name]) != self._field_sig(app, new_fields[name]):
                 ops.append(AlterField(model_name=new.name, name=name, field=new_fields[name]))
+                deps.update(t for t in _targets(ModelState(app, "x", [(name, new_fields[name])])) if t[0] != app)
         if old_ut != new_ut:
             ops.append(AlterUniqueTogether(new.name, new_ut))
         for idx_name, index in new_idx.items():

@@ -67,15 +67,32 @@ class MigrationExecutor:
         self.loader = loader if loader is not None else MigrationLoader()
         self.recorder = MigrationRecorder(alias)
         self.progress = progress or (lambda message: logger.info("%s", message))
+        self._order: dict[Node, int] | None = None
+        #: Migrations applied or being applied during :meth:`migrate` (the states are built from them).
+        self._present: set[Node] | None = None
 
     # -- state --------------------------------------------------------------------
 
     def applied(self, connection: BaseConnection | None = None) -> set[Node]:
         return set(self.recorder.applied_migrations(connection))
 
-    def state_before(self, key: Node) -> ProjectState:
-        parents = sorted(self.loader.graph.parents[key])
-        return self.loader.project_state(parents) if parents else self.loader.project_state([])
+    def order(self) -> dict[Node, int]:
+        """Position of every migration in one fixed topological order of the whole graph."""
+        if self._order is None:
+            self._order = {key: i for i, key in enumerate(self.loader.graph.full_order())}
+        return self._order
+
+    def state_before(self, key: Node, present: set[Node] | None = None) -> ProjectState:
+        """The state ``key``'s operations start from: every migration before it in the global order
+        (limited to ``present`` -- applied or about to be -- when given)."""
+        from dorm.migrations.state import ProjectState
+
+        order = self.order()
+        state = ProjectState()
+        for node in sorted((n for n in order if order[n] < order[key] and (present is None or n in present)), key=order.__getitem__):
+            for op in self.loader.migrations[node].operations:
+                op.state_forwards(node[0], state)
+        return state
 
     # -- planning -------------------------------------------------------------------
 
@@ -93,7 +110,7 @@ class MigrationExecutor:
                     if key not in applied and key not in seen:
                         seen.add(key)
                         steps.append(PlanStep(self.loader.migrations[key], False))
-            return steps
+            return self._sorted(steps)
         assert app is not None
         if target == "zero":
             roots = graph.root_nodes(app)
@@ -102,7 +119,7 @@ class MigrationExecutor:
                     if key in applied and key not in seen:
                         seen.add(key)
                         steps.append(PlanStep(self.loader.migrations[key], True))
-            return steps
+            return self._sorted(steps)
         node = self.loader.get(app, target).key
         if node in applied:
             for child in sorted(graph.children[node]):
@@ -112,12 +129,17 @@ class MigrationExecutor:
                     if key in applied and key not in seen:
                         seen.add(key)
                         steps.append(PlanStep(self.loader.migrations[key], True))
-            return steps
+            return self._sorted(steps)
         for key in graph.forwards_plan(node):
             if key not in applied and key not in seen:
                 seen.add(key)
                 steps.append(PlanStep(self.loader.migrations[key], False))
-        return steps
+        return self._sorted(steps)
+
+    def _sorted(self, steps: list[PlanStep]) -> list[PlanStep]:
+        """Forwards in the global order; backwards in reverse (dependents first either way)."""
+        order = self.order()
+        return sorted(steps, key=lambda s: -order[s.migration.key] if s.backwards else order[s.migration.key])
 
     def check_reversible(self, plan: list[PlanStep]) -> None:
         """Refuse a rollback through an irreversible step before anything runs."""
@@ -155,7 +177,9 @@ class MigrationExecutor:
             self.wrapper.schema_editor(lock_conn).lock_migrations()
         try:
             self.recorder.ensure_schema()
-            self.check_consistent(self.applied())
+            applied = self.applied()
+            self.check_consistent(applied)
+            self._present = applied | {s.migration.key for s in plan if not s.backwards}
             for step in plan:
                 self._run_step(step, fake=fake)
         finally:
@@ -211,7 +235,7 @@ class MigrationExecutor:
             self.recorder.record_applied(app, name, conn)
 
     def _states(self, migration: Migration) -> list[ProjectState]:
-        states = [self.state_before(migration.key)]
+        states = [self.state_before(migration.key, self._present)]
         for op in migration.operations:
             nxt = states[-1].clone()
             op.state_forwards(migration.app_label, nxt)

@@ -183,8 +183,33 @@ class _Remote:
 class ProjectState:
     """Every model of every app at one point of the migration history."""
 
-    def __init__(self, models: dict[tuple[str, str], ModelState] | None = None) -> None:
+    def __init__(self, models: dict[tuple[str, str], ModelState] | None = None, renamed: dict[str, str] | None = None) -> None:
         self.models: dict[tuple[str, str], ModelState] = dict(models or {})
+        #: ``"app.oldname"`` (lower case) -> ``"app.NewName"``, recorded by RenameModel so a relation
+        #: written against the old name (in a migration of another app) still finds its target.
+        self.renamed_models: dict[str, str] = dict(renamed or {})
+
+    def resolve_label(self, label: str) -> str:
+        seen: set[str] = set()
+        while label.lower() in self.renamed_models and label.lower() not in seen:
+            seen.add(label.lower())
+            label = self.renamed_models[label.lower()]
+        return label
+
+    def repoint(self, field: Any, app_label: str) -> None:
+        """Point ``field``'s relation at a renamed model's new name."""
+        rf = getattr(field, "remote_field", None)
+        if rf is None or not isinstance(rf.model, str) or rf.model == "self":
+            return
+        label = relation_label(rf.model, app_label)
+        resolved = self.resolve_label(label)
+        if resolved != label:
+            rf.model = resolved
+            args, kwargs = field._constructor_args
+            if "to" in kwargs:
+                field._constructor_args = (args, {**kwargs, "to": resolved})
+            elif args:
+                field._constructor_args = ((resolved, *args[1:]), kwargs)
 
     @classmethod
     def from_models(cls, models: Iterable[Any]) -> ProjectState:
@@ -211,7 +236,7 @@ class ProjectState:
             raise KeyError(f"Model {app_label}.{name} is not in the migration state (a missing dependency?)") from None
 
     def clone(self) -> ProjectState:
-        return ProjectState({k: v.clone() for k, v in self.models.items()})
+        return ProjectState({k: v.clone() for k, v in self.models.items()}, self.renamed_models)
 
     def app_models(self, app_label: str) -> list[ModelState]:
         return [m for (app, _), m in sorted(self.models.items()) if app == app_label]

@@ -308,6 +308,14 @@ class BaseDatabaseSchemaEditor:
         if getattr(field, "many_to_many", False):
             return None
         related = self.related_target(field)
+        remote = getattr(field, "remote_field", None)
+        if related is None and remote is not None and isinstance(getattr(remote, "model", None), str):
+            from dorm.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured(
+                f"Field {getattr(field, 'name', field)!r} points at {remote.model!r}, which is not in the migration state here. "
+                "The migration needs a dependency on the migration that creates that model: add it to `dependencies`."
+            )
         if related is not None:
             target_field = related[1]
             internal = target_field.get_internal_type()

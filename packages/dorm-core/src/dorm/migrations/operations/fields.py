@@ -40,6 +40,7 @@ class AddField(_FieldOperation):
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         field = copy_field(self.field, app_label, self.name)
+        state.repoint(field, app_label)
         state.get(app_label, self.model_name).fields[self.name] = field
 
     def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
@@ -85,6 +86,7 @@ class AlterField(_FieldOperation):
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         field = copy_field(self.field, app_label, self.name)
+        state.repoint(field, app_label)
         ms = state.get(app_label, self.model_name)
         ms.get_field(self.name)
         ms.fields[self.name] = field

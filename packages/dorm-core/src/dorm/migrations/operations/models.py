@@ -36,6 +36,8 @@ class CreateModel(Operation):
         from dorm.migrations.state import copy_field
 
         fields = [(n, copy_field(f, app_label, n)) for n, f in self.fields]
+        for _n, f in fields:
+            state.repoint(f, app_label)
         state.add_model(ModelState(app_label, self.name, fields, self.options))
 
     def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
@@ -81,17 +83,14 @@ class RenameModel(Operation):
             ms.options["db_table"] = f"{app_label}_{self.new_name.lower()}"
         ms.name = self.new_name
         state.add_model(ms)
-        old_label, new_label = f"{app_label}.{self.old_name}".lower(), f"{app_label}.{self.new_name}"
+        old_label, new_label = f"{app_label}.{self.old_name}", f"{app_label}.{self.new_name}"
+        for key, target in list(state.renamed_models.items()):
+            if target.lower() == old_label.lower():
+                state.renamed_models[key] = new_label
+        state.renamed_models[old_label.lower()] = new_label
         for other in state.models.values():
             for field in other.fields.values():
-                rf = getattr(field, "remote_field", None)
-                if rf is not None and isinstance(rf.model, str) and rf.model.lower() == old_label:
-                    rf.model = new_label
-                    args, kwargs = field._constructor_args
-                    if "to" in kwargs:
-                        field._constructor_args = (args, {**kwargs, "to": new_label})
-                    elif args:
-                        field._constructor_args = ((new_label, *args[1:]), kwargs)
+                state.repoint(field, other.app_label)
 
     def _tables(self, app_label: str, from_state: ProjectState, to_state: ProjectState) -> tuple[str, str]:
         return from_state.get(app_label, self.old_name).db_table, to_state.get(app_label, self.new_name).db_table
