@@ -171,6 +171,36 @@ def _models(plan: RowPlan, rows: list[Any], alias: str) -> list[Any]:
     annotations = plan.annotations
     out: list[Any] = []
     append = out.append
+    if related and all(rp.parent < 0 for rp in related):
+        # one level of select_related (the common case), inlined
+        steps = [(rp.model, rp.attnames, rp.start, rp.end, rp.pk_index, rp.name) for rp in related]
+        for row in rows:
+            obj = new(cls)
+            d = obj.__dict__
+            d.update(zip(names, row, strict=False))
+            st = new_st(state_cls)
+            st.db = alias
+            st.adding = False
+            cache: dict[str, Any] = {}
+            st.fields_cache = cache
+            d["_state"] = st
+            for model, attnames, start, end, pk_index, name in steps:
+                if pk_index >= 0 and row[pk_index] is None:
+                    cache[name] = None
+                    continue
+                child = model.__new__(model)
+                cd = child.__dict__
+                cd.update(zip(attnames, row[start:end], strict=False))
+                cst = new_st(state_cls)
+                cst.db = alias
+                cst.adding = False
+                cst.fields_cache = {}
+                cd["_state"] = cst
+                cache[name] = child
+            for aname, i in annotations:
+                d[aname] = row[i]
+            append(obj)
+        return out
     for row in rows:
         obj = new(cls)
         d = obj.__dict__
@@ -182,8 +212,8 @@ def _models(plan: RowPlan, rows: list[Any], alias: str) -> list[Any]:
         d["_state"] = st
         if related:
             _attach_related(obj, related, row, alias, state_cls)
-        for name, i in annotations:
-            d[name] = row[i]
+        for aname, i in annotations:
+            d[aname] = row[i]
         append(obj)
     return out
 
