@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 
 PG_URL = os.environ.get("DORM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/dorm_test_core")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one database per xdist worker: tables never collide
+    PG_URL = f"{PG_URL}_{os.environ['PYTEST_XDIST_WORKER']}"
 REQUIRE_PG = os.environ.get("DORM_TEST_REQUIRE_POSTGRES") == "1"
 
 _current_alias: contextvars.ContextVar[str | None] = contextvars.ContextVar("dorm_test_alias", default=None)

@@ -480,3 +480,14 @@ def test_count_and_exists_of_derived_querysets(alias: str, data: dict[str, Any],
     assert Author.objects.filter(books__isnull=False).distinct().exists()
     assert not Publisher.objects.annotate(n=dorm.Count("authors")).filter(n__gt=5).exists()
     assert all("COUNT(*) FROM (" in s or "SELECT 1 FROM (" in s for s in count_queries.statements)
+
+
+def test_get_or_create_conflict_keeps_transaction_usable(alias: str, create_tables: Any) -> None:
+    from dorm.transaction import atomic
+
+    create_tables(Tag)
+    Tag.objects.create(name="dup")
+    with atomic(using=alias):
+        with pytest.raises(dorm.IntegrityError):
+            Tag.objects.filter(pk__lt=0).get_or_create(name="dup")  # the get misses, the insert conflicts
+        assert Tag.objects.count() == 1  # the outer transaction still works (savepoint rolled back)

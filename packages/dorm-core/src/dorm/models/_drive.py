@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from dorm.db import executor
 
-__all__ = ["Op", "SignalCall", "adrive", "drive"]
+__all__ = ["AtomicCall", "Op", "SignalCall", "adrive", "drive"]
 
 R = TypeVar("R")
 
@@ -31,6 +31,17 @@ class SignalCall:
         self.signal = signal
         self.sender = sender
         self.kwargs = kwargs
+
+
+class AtomicCall:
+    """Yielded by an operation to run a sub-operation in its own (nested) atomic block:
+    a savepoint inside a transaction, so a failure there leaves the outer one usable."""
+
+    __slots__ = ("op", "alias")
+
+    def __init__(self, op: Any, alias: str) -> None:
+        self.op = op
+        self.alias = alias
 
 
 Op = Generator[Any, Any, R]
@@ -53,8 +64,14 @@ def _drive(op: Op[R], method: str) -> R:
         stmt = next(op)
         while True:
             try:
-                if type(stmt) is SignalCall:
+                kind = type(stmt)
+                if kind is SignalCall:
                     done = stmt.signal.send(stmt.sender, **stmt.kwargs)
+                elif kind is AtomicCall:
+                    from dorm.transaction import atomic
+
+                    with atomic(using=stmt.alias):
+                        done = _drive(stmt.op, method)
                 else:
                     done = run(stmt, method)
             except Exception as exc:
@@ -82,8 +99,14 @@ async def _adrive(op: Op[R]) -> R:
         stmt = next(op)
         while True:
             try:
-                if type(stmt) is SignalCall:
+                kind = type(stmt)
+                if kind is SignalCall:
                     done = await stmt.signal.asend(stmt.sender, **stmt.kwargs)
+                elif kind is AtomicCall:
+                    from dorm.transaction import aatomic
+
+                    async with aatomic(using=stmt.alias):
+                        done = await _adrive(stmt.op)
                 else:
                     done = await arun(stmt)
             except Exception as exc:
@@ -93,5 +116,3 @@ async def _adrive(op: Op[R]) -> R:
     except StopIteration as stop:
         result: R = stop.value
         return result
-
-

@@ -24,7 +24,7 @@ from dorm.db.router import router
 from dorm.exceptions import FieldError, IntegrityError, NotSupportedError
 from dorm.expressions import Case, Col, Expression, F, OrderBy, Q, Value, When
 from dorm.models import guards
-from dorm.models._drive import Op, adrive, drive
+from dorm.models._drive import AtomicCall, Op, adrive, drive
 from dorm.sql.cache import compiled
 from dorm.sql.hydration import hydrate
 from dorm.sql.query import DELETE, SELECT, UPDATE, Query
@@ -909,13 +909,14 @@ class QuerySet(Generic[M]):
         params.update(defaults or {})
         params = {k: (v() if callable(v) else v) for k, v in params.items()}
         try:
-            obj = yield from self._op_create(params)
+            # in a savepoint: a unique-constraint race must leave the caller's transaction usable
+            obj = yield AtomicCall(self._op_create(params), self._db_for_write())
             return obj, True
-        except IntegrityError:
+        except IntegrityError as exc:
             try:
                 return (yield from self._op_get((), kwargs)), False
             except self.model.DoesNotExist:
-                raise
+                raise exc from None
 
     def get_or_create(self, defaults: dict[str, Any] | None = None, **kwargs: Any) -> tuple[M, bool]:
         """``(obj, created)``: the matching row, or a new one built from ``kwargs`` and ``defaults``."""
