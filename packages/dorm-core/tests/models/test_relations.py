@@ -516,3 +516,34 @@ def test_deferred_foreign_key_loads_then_follows(alias: str, tables: None) -> No
     assert "writer_id" in novel.get_deferred_fields()
     assert novel.writer_id == writer.pk  # loads the key
     assert novel.writer == writer  # then the object
+
+
+def test_related_managers_have_async_twins() -> None:
+    """Every public method a related manager class adds has an ``a*`` twin with the same parameters."""
+    import inspect
+
+    reverse = type(Writer(pk=1).novels)
+    many = type(Novel(pk=1).labels)
+    for manager_class in (reverse, many):
+        own = {n for n, v in vars(manager_class).items() if callable(v) and not n.startswith("_")}
+        sync = {n for n in own if not inspect.iscoroutinefunction(vars(manager_class)[n]) and n != "get_queryset"}
+        assert sync, manager_class
+        for name in sorted(sync):
+            twin = vars(manager_class).get("a" + name)
+            assert twin is not None and inspect.iscoroutinefunction(twin), (
+                f"{manager_class.__qualname__}.{name} has no async twin"
+            )
+            assert list(inspect.signature(twin).parameters) == list(
+                inspect.signature(vars(manager_class)[name]).parameters
+            ), name
+
+
+def test_m2m_get_or_create_and_update_or_create(alias: str, tables: None) -> None:
+    writer = Writer.objects.create(name="Ann")
+    novel = Novel.objects.create(title="One", writer=writer)
+    label, created = novel.labels.get_or_create(name="scifi")
+    assert created and list(novel.labels.all()) == [label]
+    again, created = novel.labels.get_or_create(name="scifi")
+    assert again == label and not created and novel.labels.count() == 1
+    updated, created = novel.labels.update_or_create(name="scifi", defaults={"name": "sf"})
+    assert not created and updated.name == "sf" and novel.labels.get().name == "sf"

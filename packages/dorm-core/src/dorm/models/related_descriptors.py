@@ -798,5 +798,29 @@ def create_forward_many_to_many_manager(superclass: type, rel: ManyToManyRel, *,
             await self.aadd(obj, through_defaults=through_defaults)
             return obj, created
 
+        def update_or_create(
+            self,
+            *,
+            through_defaults: dict[str, Any] | None = None,
+            defaults: dict[str, Any] | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            """Update or create a target object (matched by ``kwargs``) and link it."""
+            obj, created = self.model._meta.default_manager.update_or_create(defaults=defaults, **kwargs)
+            self.add(obj, through_defaults=through_defaults)
+            return obj, created
+
+        async def aupdate_or_create(
+            self,
+            *,
+            through_defaults: dict[str, Any] | None = None,
+            defaults: dict[str, Any] | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            """Async twin of :meth:`update_or_create`."""
+            obj, created = await self.model._meta.default_manager.aupdate_or_create(defaults=defaults, **kwargs)
+            await self.aadd(obj, through_defaults=through_defaults)
+            return obj, created
+
     ManyRelatedManager.__qualname__ = f"{accessor}.ManyRelatedManager"
     return ManyRelatedManager
