@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import SCENARIOS, Plan, remove_sqlite, reset_writes, setup_backend  # noqa: E402
+from common import SCENARIOS, Plan, pg_available, pg_bench_lock, remove_sqlite, reset_writes, setup_backend  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sort", choices=["tottime", "cumtime"], default="tottime")
     args = parser.parse_args(argv)
 
+    lock = None
+    if args.backend == "postgresql":
+        reason = pg_available()
+        if reason is not None:
+            print(reason, file=sys.stderr)
+            return 2
+        lock = pg_bench_lock()
     sqlite_file = setup_backend(args.backend)
     try:
         if args.library == "raw":
@@ -110,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if sqlite_file:
             remove_sqlite(sqlite_file)
+        if lock is not None:
+            lock.close()
 
 
 if __name__ == "__main__":
