@@ -117,9 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         from dorm.exceptions import DormError
 
-        if getattr(args, "traceback", False) or verbosity >= 3 or not isinstance(exc, (DormError, ImportError, OSError, LookupError)):
+        if getattr(args, "traceback", False) or verbosity >= 3:
             traceback.print_exc()
-        print(f"Error: {exc}", file=sys.stderr)
+        if isinstance(exc, DormError):
+            print(f"Error: {exc}", file=sys.stderr)
+        else:  # not one of ours: name the type, and say how to see where it came from
+            print(f"Error: {type(exc).__name__}: {exc} (run again with --traceback to see where)", file=sys.stderr)
         return 1
     finally:
         try:

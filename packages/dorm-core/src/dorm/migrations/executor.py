@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dorm.exceptions import DatabaseError
 from dorm.migrations.exceptions import (
     InconsistentMigrationHistory,
     IrreversibleError,
@@ -247,15 +248,28 @@ class MigrationExecutor:
         app = migration.app_label
         editor.current_migration = f"{app}.{migration.name}"  # type: ignore[attr-defined]
         states = self._states(migration)
-        if step.backwards:
-            for i in range(len(migration.operations) - 1, -1, -1):
-                op = migration.operations[i]
-                if self._allowed(app, op):
+        indexes = range(len(migration.operations) - 1, -1, -1) if step.backwards else range(len(migration.operations))
+        for i in indexes:
+            op = migration.operations[i]
+            if not self._allowed(app, op):
+                continue
+            try:
+                if step.backwards:
                     op.database_backwards(app, editor, states[i + 1], states[i])
-        else:
-            for i, op in enumerate(migration.operations):
-                if self._allowed(app, op):
+                else:
                     op.database_forwards(app, editor, states[i], states[i + 1])
+            except DatabaseError as exc:
+                if editor.collect_sql:
+                    raise
+                atomic = self._ops_atomic(migration)
+                raise MigrationError(
+                    f"{step.describe()} failed at operation {i + 1} ({op.describe()}): {exc}. "
+                    + (
+                        "Nothing of this migration was applied (its transaction rolled back); fix the migration or the data and run it again."
+                        if atomic
+                        else "This migration is not atomic: operations before this one stay applied; check the schema (dorm dbcheck) before running it again."
+                    )
+                ) from exc
         editor.flush_deferred()
 
     def _allowed(self, app: str, op: Operation) -> bool:
