@@ -341,3 +341,17 @@ def test_constraint_declarations() -> None:
     unique = dorm.UniqueConstraint(fields=["a", "b"], name="ab", condition=dorm.Q(a__gt=1))
     assert unique.deconstruct()[2]["fields"] == ["a", "b"]
     assert unique == dorm.UniqueConstraint(fields=["a", "b"], name="ab", condition=dorm.Q(a__gt=1))
+
+
+def test_unresolved_string_reference_is_a_clear_error() -> None:
+    class Orphan(dorm.Model):
+        parent = dorm.ForeignKey("NeverDefined", on_delete=dorm.CASCADE)
+
+        class Meta:
+            app_label = "defs"
+
+    assert "defs.neverdefined" in apps.pending_references()
+    with pytest.raises(dorm.ImproperlyConfigured, match="points at 'NeverDefined', which is not defined"):
+        Orphan._meta.get_field("parent").related_model  # noqa: B018
+    with pytest.raises(dorm.ImproperlyConfigured):
+        Orphan(parent_id=1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar, final, overload
 
-from dorm.exceptions import ValidationError
+from dorm.exceptions import ImproperlyConfigured, ValidationError
 from dorm.fields.base import NOT_PROVIDED, Field
 from dorm.fields.numeric import (
     AutoField,
@@ -233,9 +233,10 @@ class RelatedField(Field[_T]):
         """The target model class (after resolution)."""
         target = self.remote_field.model
         if isinstance(target, str):
-            raise ValueError(
-                f"{self!r} points at {target!r}, which is not defined yet. Define that model "
-                "(or import the module that defines it) before using the relation."
+            raise ImproperlyConfigured(
+                f"{self!r} points at {target!r}, which is not defined (no model of that name has been registered). "
+                "Define that model, import the module that defines it before using the relation, or fix the "
+                "reference ('Model' for the same app, 'app_label.Model' otherwise)."
             )
         return target  # type: ignore[no-any-return]
 
@@ -676,7 +677,10 @@ class ManyToManyField(RelatedField[M]):
     def through(self) -> type[Model]:
         through = self.remote_field.through
         if through is None or isinstance(through, str):
-            raise ValueError(f"{self!r}: the intermediate model {through!r} is not defined yet.")
+            raise ImproperlyConfigured(
+                f"{self!r}: the intermediate model {through!r} is not defined. Define it (or import its module) "
+                "before using the relation."
+            )
         return through  # type: ignore[no-any-return]
 
     def m2m_fields(self) -> tuple[ForeignKey[Any], ForeignKey[Any]]:

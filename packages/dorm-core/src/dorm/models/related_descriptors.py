@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from dorm.exceptions import UnloadedRelationError, ValidationError
+from dorm.exceptions import ImproperlyConfigured, UnloadedRelationError, ValidationError
 from dorm.fields.base import load_deferred
 
 if TYPE_CHECKING:
@@ -544,7 +544,9 @@ def get_many_to_many_manager(rel: ManyToManyRel, instance: Model, *, reverse: bo
     if manager_class is None:
         target = rel.related_model if reverse else rel.model
         if isinstance(target, str):
-            raise ValueError(f"{rel.field!r} points at {target!r}, which is not defined yet.")
+            raise ImproperlyConfigured(
+                f"{rel.field!r} points at {target!r}, which is not defined (no model of that name is registered)."
+            )
         base = type(target._meta.default_manager)
         manager_class = create_forward_many_to_many_manager(base, rel, reverse=reverse)
         classes[reverse] = manager_class
