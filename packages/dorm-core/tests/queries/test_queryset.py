@@ -491,3 +491,18 @@ def test_get_or_create_conflict_keeps_transaction_usable(alias: str, create_tabl
         with pytest.raises(dorm.IntegrityError):
             Tag.objects.filter(pk__lt=0).get_or_create(name="dup")  # the get misses, the insert conflicts
         assert Tag.objects.count() == 1  # the outer transaction still works (savepoint rolled back)
+
+
+def test_more_expressions(alias: str, data: dict[str, Any]) -> None:
+    ratio = dorm.ExpressionWrapper(F("pages") * 1.0 / 2, output_field=dorm.FloatField())
+    halves = dict(Book.objects.annotate(half=ratio).values_list("title", "half"))
+    assert halves["Gamma"] == 40.0
+    as_text = Book.objects.annotate(p=dorm.Cast("pages", output_field=dorm.CharField(max_length=10))).get(title="Alpha")
+    assert as_text.p == "120"
+    assert Book.objects.annotate(ts=dorm.Now()).first().ts is not None  # type: ignore[union-attr]
+    assert Author.objects.filter(name=dorm.Value("Ann")).count() == 1
+    with pytest.raises(FieldError, match="related model"):
+        Book.objects.update(pages=F("author__age"))
+    age = dorm.Subquery(Author.objects.filter(pk=dorm.OuterRef("author")).values("age")[:1])
+    assert Book.objects.update(pages=dorm.Coalesce(age, dorm.Value(0))) == 3
+    assert dict(Book.objects.values_list("title", "pages")) == {"Alpha": 30, "Beta": 30, "Gamma": 0}

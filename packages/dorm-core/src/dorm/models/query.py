@@ -831,9 +831,15 @@ class QuerySet(Generic[M]):
         for name, value in kwargs.items():
             field = _concrete_field(self.model, name, "update")
             if isinstance(value, Expression):
+                joins_before = len(q.alias_map)
                 expr = value.resolve(q)
                 if expr.has_aggregate():
                     raise FieldError(f"update({name}=...) cannot use an aggregate.")
+                if len(q.alias_map) != joins_before:
+                    raise FieldError(
+                        f"update({name}=...) refers to a field of a related model; UPDATE can only read "
+                        f"columns of {self.model.__name__}'s own table. Use a Subquery() with OuterRef() instead."
+                    )
             else:
                 if hasattr(value, "_meta") and field.is_relation:
                     value = value.pk
