@@ -547,3 +547,12 @@ def test_m2m_get_or_create_and_update_or_create(alias: str, tables: None) -> Non
     assert again == label and not created and novel.labels.count() == 1
     updated, created = novel.labels.update_or_create(name="scifi", defaults={"name": "sf"})
     assert not created and updated.name == "sf" and novel.labels.get().name == "sf"
+
+
+def test_validate_unique_with_foreign_keys(alias: str, tables: None) -> None:
+    club = Club.objects.create(name="chess")
+    ann = Person.objects.create(name="ann")
+    Membership.objects.create(club=club, person=ann)
+    with pytest.raises(dorm.ValidationError, match="Membership with this club and person already exists"):
+        Membership(club=club, person=ann).full_clean()
+    Membership(club=club, person=Person.objects.create(name="bob")).full_clean()
