@@ -395,3 +395,25 @@ def test_relation_deconstruct_bound_and_unbound() -> None:
     assert unbound.deconstruct()[3] == {"to": "library.Author", "on_delete": dorm.CASCADE}
     rebuilt = dorm.ForeignKey(**unbound.deconstruct()[3])
     assert rebuilt.on_delete is dorm.CASCADE
+
+
+def test_bundled_validators() -> None:
+    from dorm.fields.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, RegexValidator
+
+    class Scored(dorm.Model):
+        score = dorm.IntegerField(validators=[MinValueValidator(0), MaxValueValidator(10)])
+        code = dorm.CharField(max_length=10, validators=[RegexValidator(r"^[A-Z]+$", "Upper-case letters only.")])
+        note = dorm.TextField(validators=[MaxLengthValidator(3)])
+
+        class Meta:
+            app_label = "fieldtests"
+
+    Scored(score=10, code="AB", note="abc")
+    with pytest.raises(dorm.ValidationError, match="greater than or equal to 0"):
+        Scored(score=-1)
+    with pytest.raises(dorm.ValidationError, match="less than or equal to 10"):
+        Scored(score=11)
+    with pytest.raises(dorm.ValidationError, match="Upper-case letters only"):
+        Scored(code="ab")
+    with pytest.raises(dorm.ValidationError, match="at most 3 characters"):
+        Scored(note="abcd")

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 from dorm.exceptions import ValidationError
 from dorm.fields.base import Field
-from dorm.fields.validators import MaxValueValidator, MinValueValidator
 
 if TYPE_CHECKING:
     from dorm.backends.base.base import BaseDatabaseWrapper
@@ -420,13 +419,3 @@ class BooleanField(Field[_T]):
 
 def _to_bool(value: Any) -> Any:
     return value if value is None else bool(value)
-
-
-def range_validators(low: int | None, high: int | None) -> list[Callable[[Any], None]]:
-    """Validators for an explicit range (used by callers who want them in ``validators``)."""
-    out: list[Callable[[Any], None]] = []
-    if low is not None:
-        out.append(MinValueValidator(low))
-    if high is not None:
-        out.append(MaxValueValidator(high))
-    return out
