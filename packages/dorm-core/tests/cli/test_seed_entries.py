@@ -126,6 +126,36 @@ def test_rollback_through_runpython_without_reverse_code_is_refused(project: Pro
     assert "[X] 0001_initial" in shown and "[X] 0002_labels" in shown
 
 
+ORM_DATA_MIGRATION = """
+from dorm import migrations
+
+
+def seed(apps, schema_editor):
+    Item = apps.get_model("blog", "Item")
+    Item.objects.create(name="from RunPython")
+    assert Item.objects.count() == 1
+
+
+def unseed(apps, schema_editor):
+    apps.get_model("blog", "Item").objects.filter(name="from RunPython").delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("blog", "0001_initial")]
+    operations = [migrations.RunPython(seed, reverse_code=unseed)]
+"""
+
+
+def test_runpython_uses_the_orm_inside_the_migration_transaction(project: Project) -> None:
+    project.write_models(MODELS)
+    project.run("makemigrations")
+    _write_migration(project, "0002_seed.py", ORM_DATA_MIGRATION)
+    project.run("migrate")
+    assert project.sql("SELECT name FROM blog_item") == [("from RunPython",)]
+    project.run("migrate", "blog", "0001")
+    assert project.sql("SELECT name FROM blog_item") == []
+
+
 def test_rollback_works_with_runpython_noop(project: Project) -> None:
     project.write_models(MODELS)
     project.run("makemigrations")

@@ -15,6 +15,7 @@ from dorm.migrations.exceptions import (
     MigrationConflictError,
     MigrationError,
 )
+from dorm.migrations.api import create_tables, migrate
 from dorm.migrations.migration import Migration
 from dorm.migrations.operations import (
     AddConstraint,
@@ -65,4 +66,6 @@ __all__ = [
     "RunSQL",
     "SeparateDatabaseAndState",
     "SetNotNullOnline",
+    "create_tables",
+    "migrate",
 ]
