@@ -9,13 +9,13 @@ The engine lives in submodules: :mod:`.state` (project state),
 :mod:`.recorder`, :mod:`.executor`.
 """
 
+from dorm.migrations.api import create_tables, migrate
 from dorm.migrations.exceptions import (
     InconsistentMigrationHistory,
     IrreversibleError,
     MigrationConflictError,
     MigrationError,
 )
-from dorm.migrations.api import create_tables, migrate
 from dorm.migrations.migration import Migration
 from dorm.migrations.operations import (
     AddConstraint,
