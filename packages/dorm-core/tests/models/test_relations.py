@@ -556,3 +556,10 @@ def test_validate_unique_with_foreign_keys(alias: str, tables: None) -> None:
     with pytest.raises(dorm.ValidationError, match="Membership with this club and person already exists"):
         Membership(club=club, person=ann).full_clean()
     Membership(club=club, person=Person.objects.create(name="bob")).full_clean()
+
+
+def test_key_and_object_together_is_refused() -> None:
+    writer = Writer(pk=1, name="Ann")
+    with pytest.raises(TypeError, match="multiple values for 'writer' \\(given as both 'writer' and 'writer_id'\\)"):
+        Novel(title="x", writer=writer, writer_id=1)
+    assert Novel(title="x", writer_id=1).writer_id == 1

@@ -311,6 +311,11 @@ class Model(metaclass=ModelBase):
             if name == "pk" and meta.pk is not None:
                 setattr(self, meta.pk.attname, value)
                 continue
+            if name in meta.attnames or name in meta._forward and not meta._forward[name].many_to_many:
+                field = meta._forward[name]
+                raise TypeError(
+                    f"{cls.__name__}() got multiple values for {field.name!r} (given as both {field.name!r} and {field.attname!r})."
+                )
             if name in meta.setters:  # a many-to-many or reverse accessor
                 raise TypeError(
                     f"{cls.__name__}() cannot set the relation {name!r} at construction: save the object, then use "
