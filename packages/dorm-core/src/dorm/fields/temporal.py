@@ -99,6 +99,9 @@ class DateField(_AutoNowMixin, Field[_T]):
     def get_db_prep_value(self, value: Any, wrapper: BaseDatabaseWrapper, prepared: bool = False) -> Any:
         if not prepared:
             value = self.get_prep_value(value)
+        if type(value) is dt.date and not wrapper.features.supports_timezones:
+            # ISO text, as the sqlite3 default adapter wrote it (that adapter is deprecated since Python 3.12)
+            return value.isoformat()
         return value
 
     def get_db_converter(self, wrapper: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
@@ -174,9 +177,12 @@ class DateTimeField(DateField[_T]):
     def get_db_prep_value(self, value: Any, wrapper: BaseDatabaseWrapper, prepared: bool = False) -> Any:
         if not prepared:
             value = self.get_prep_value(value)
-        if isinstance(value, dt.datetime) and value.tzinfo is not None and not wrapper.features.supports_timezones:
-            # store UTC, naive: the column has no time zone
-            return value.astimezone(_UTC).replace(tzinfo=None)
+        if isinstance(value, dt.datetime) and not wrapper.features.supports_timezones:
+            # the column has no time zone: UTC, naive, as ISO text (the sqlite3 default
+            # adapter's format; that adapter is deprecated since Python 3.12)
+            if value.tzinfo is not None:
+                value = value.astimezone(_UTC).replace(tzinfo=None)
+            return value.isoformat(" ")
         return value
 
     def get_db_converter(self, wrapper: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
