@@ -355,3 +355,16 @@ def test_unresolved_string_reference_is_a_clear_error() -> None:
         Orphan._meta.get_field("parent").related_model  # noqa: B018
     with pytest.raises(dorm.ImproperlyConfigured):
         Orphan(parent_id=1)
+
+
+def test_copy_gets_its_own_state() -> None:
+    import copy
+
+    original = Author.from_db("default", ("id", "name", "email"), (5, "A", None))
+    original._state.fields_cache["x"] = 1
+    clone = copy.copy(original)
+    assert clone == original and clone is not original
+    assert clone._state is not original._state
+    clone._state.fields_cache.clear()
+    clone._state.adding = True
+    assert original._state.fields_cache == {"x": 1} and original._state.adding is False

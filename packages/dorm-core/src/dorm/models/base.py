@@ -402,7 +402,15 @@ class Model(metaclass=ModelBase):
         return f"<{type(self).__name__}: {self}>"
 
     def __reduce__(self) -> Any:
+        # pickle and copy.copy(): the copy gets its own state and caches
         data = self.__dict__.copy()
+        state = data.get("_state")
+        if state is not None:
+            fresh = ModelState(state.db, state.adding)
+            fresh.fields_cache = dict(state.fields_cache)
+            data["_state"] = fresh
+        if "_prefetched_objects_cache" in data:
+            data["_prefetched_objects_cache"] = dict(data["_prefetched_objects_cache"])
         return (_unpickle_model, (self._meta.app_label, self._meta.object_name, type(self)), data)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
