@@ -11,9 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from dorm.exceptions import FieldError
+from dorm.expressions import Col, Q
+from dorm.lookups import In
 from dorm.models._drive import Op
 
 __all__ = ["Prefetch", "normalize_lookups", "op_prefetch"]
+
+#: the annotation carrying the through table's source key on prefetched M2M rows
+_SOURCE = "dorm_prefetch_source"
 
 
 class Prefetch:
@@ -77,7 +82,9 @@ def _prefetch_one(instances: list[Any], name: str, pf: Prefetch | None, alias: s
         target = step.target_model
         tf = field.target_field
         keys = {i.__dict__.get(field.attname) for i in instances} - {None}
-        qs = (base_qs if base_qs is not None else QuerySet(target)).using(alias).filter(**{f"{tf.name}__in": list(keys)})
+        qs = (
+            (base_qs if base_qs is not None else QuerySet(target)).using(alias).filter(**{f"{tf.name}__in": list(keys)})
+        )
         rows = yield from qs._op_fetch()
         by_key = {r.__dict__[tf.attname]: r for r in rows}
         for i in instances:
@@ -101,17 +108,26 @@ def _prefetch_one(instances: list[Any], name: str, pf: Prefetch | None, alias: s
             target = m2m.model
             accessor = rel.get_accessor_name()
         through = m2m.through
-        link_qs = QuerySet(through, using=alias).filter(**{f"{source_fk.name}__in": pks}).values_list(source_fk.attname, target_fk.attname)
-        links = yield from link_qs._op_fetch()
-        target_ids = list({t for _s, t in links})
-        qs = (base_qs if base_qs is not None else QuerySet(target)).using(alias).filter(pk__in=target_ids)
+        # One query: the targets joined to the through table, its source column selected.
+        qs = (base_qs if base_qs is not None else QuerySet(target)).using(alias)._clone()
+        q = qs.query
+        link = q.join(
+            q.base_alias,
+            f"{accessor}+prefetch",
+            through._meta.db_table,
+            target_fk.target_field.column,
+            target_fk.column,
+            False,
+        )
+        source = Col(link, source_fk.column, source_fk)
+        condition = In(source, pks)
+        condition.check_rhs()
+        q.add_q(Q(condition))
+        q.add_annotation(_SOURCE, source)
         rows = yield from qs._op_fetch()
-        by_pk = {r.pk: r for r in rows}
         grouped: dict[Any, list[Any]] = {pk: [] for pk in pks}
-        for s, t in links:
-            obj = by_pk.get(t)
-            if obj is not None:
-                grouped.setdefault(s, []).append(obj)
+        for r in rows:
+            grouped.setdefault(r.__dict__.pop(_SOURCE), []).append(r)
     else:
         fk = rel.field
         target = rel.related_model
