@@ -773,12 +773,15 @@ class QuerySet(Generic[M]):
         stmt, plan = self._statement(q, alias)
         backend = connections[alias]
         if backend.features.supports_server_side_cursors and current_transaction(alias) is None and not self._prefetch:
+            # A server-side cursor needs its connection for the whole iteration.
             conn = backend.acquire()
+            broken = True
             try:
                 for chunk in conn.iterate(stmt, chunk_size):
                     yield from hydrate(plan, chunk, alias)
+                broken = False
             finally:
-                backend.release(conn)
+                backend.release(conn, broken=broken)
             return
         done = executor.run(stmt, "iterator")
         rows = done.rows or []
@@ -798,8 +801,20 @@ class QuerySet(Generic[M]):
         q.apply_default_ordering()
         alias = self.db
         stmt, plan = self._statement(q, alias)
-        from dorm.db import executor
+        from dorm.transaction import current_transaction
 
+        backend = connections[alias]
+        if backend.features.supports_server_side_cursors and current_transaction(alias) is None and not self._prefetch:
+            conn = await backend.aacquire()
+            broken = True
+            try:
+                async for chunk in conn.iterate(stmt, chunk_size):
+                    for obj in hydrate(plan, chunk, alias):
+                        yield obj
+                broken = False
+            finally:
+                await backend.arelease(conn, broken=broken)
+            return
         done = await executor.arun(stmt)
         rows = done.rows or []
         for start in range(0, len(rows), chunk_size):
