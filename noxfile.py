@@ -56,8 +56,9 @@ PACKAGES: dict[str, Package] = {
         "packages/dorm-core",
         "dorm",
         test_requires=("dorm-sqlite", "dorm-postgres"),
-        # kernel/test_install.py builds throwaway venvs with --no-build-isolation
-        test_deps=("hatchling>=1.24", "editables"),
+        # kernel/test_install.py builds throwaway venvs with --no-build-isolation;
+        # models/test_typing.py runs mypy over typed model code.
+        test_deps=("hatchling>=1.24", "editables", "mypy>=1.10"),
     ),
     "dorm-sqlite": Package("packages/dorm-sqlite", "dorm_sqlite", requires=("dorm-core",)),
     "dorm-postgres": Package("packages/dorm-postgres", "dorm_postgres", requires=("dorm-core",)),
