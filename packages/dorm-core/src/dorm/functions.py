@@ -146,3 +146,7 @@ class Cast(Func):
 
     def __init__(self, expression: Any, output_field: Any) -> None:
         super().__init__(expression, output_field=output_field)
+
+    def key(self, kc: KeyContext) -> Any:
+        # the target type is part of the SQL, so part of the shape
+        return ("cast", self.output_field.db_type(kc.wrapper), tuple(e.key(kc) for e in self.source_expressions))

@@ -162,3 +162,16 @@ def test_unknown_names_in_other_methods() -> None:
         Author.objects.annotate(x=F("nope"))
     with pytest.raises(FieldError):
         Author.objects.aggregate(_connector=Count("id"))
+
+
+def test_shape_key_includes_types_that_change_sql_or_conversion() -> None:
+    from dorm import Cast, CharField, ExpressionWrapper, FloatField, IntegerField
+
+    as_int = Author.objects.annotate(x=Cast("age", output_field=IntegerField())).query
+    as_text = Author.objects.annotate(x=Cast("age", output_field=CharField(max_length=5))).query
+    sql_int, _, _ = compiled(as_int, WRAPPER)
+    sql_text, _, _ = compiled(as_text, WRAPPER)
+    assert sql_int != sql_text
+    wrapped_f = Author.objects.annotate(x=ExpressionWrapper(F("age"), output_field=FloatField())).query
+    wrapped_i = Author.objects.annotate(x=ExpressionWrapper(F("age"), output_field=IntegerField())).query
+    assert wrapped_f.key(KeyContext(WRAPPER)) != wrapped_i.key(KeyContext(WRAPPER))

@@ -755,10 +755,12 @@ class Query:
         if self.is_exists:
             return "EXISTS"
         if self.values_select is not None:
-            return ("VALUES", self.values_kind, self.values_select, tuple(self.select_exprs[n].key(kc) for n in self.values_select))
+            exprs = self.select_exprs
+            return ("VALUES", self.values_kind, self.values_select, tuple((exprs[n].key(kc), _field_key(exprs[n])) for n in self.values_select))
         sr = self.select_related
         related = tuple((n, s.key()) for n, s in sr.items()) if sr else None
-        anns = tuple((n, e.key(kc)) for n, e in self.selected_annotations())
+        # the output field decides the row converter, so it is part of the cached plan's key
+        anns = tuple((n, e.key(kc), _field_key(e)) for n, e in self.selected_annotations())
         return ("MODEL", self.deferred, self.only_mode, related, anns)
 
     def selected_annotations(self) -> list[tuple[str, Expression]]:
@@ -807,6 +809,11 @@ def pk_subquery(query: Query) -> Query:
     if not inner.is_sliced:
         inner.order_by = ()
     return inner
+
+
+def _field_key(expr: Expression) -> Any:
+    field = expr.output_field
+    return None if field is None else (type(field), getattr(field, "model", None), getattr(field, "name", None))
 
 
 def _limit_key(query: Query, kc: KeyContext) -> Any:
