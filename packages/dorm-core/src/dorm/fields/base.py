@@ -306,7 +306,7 @@ class Field(RegisterLookupMixin, Generic[T]):
     def validate(self, value: Any, instance: Model | None) -> None:
         """Checks beyond the type: choices, null, blank (used by ``full_clean``)."""
         if self.choices is not None and value not in self.empty_values:
-            if value not in {choice[0] for choice in self.choices}:
+            if value not in [choice[0] for choice in self.choices]:
                 allowed = ", ".join(repr(c[0]) for c in self.choices)
                 raise ValidationError(
                     f"Value {value!r} is not a valid choice. Allowed: {allowed}.", code="invalid_choice"
