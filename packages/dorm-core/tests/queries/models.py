@@ -123,3 +123,11 @@ class Person(dorm.Model):
 
     class Meta:
         app_label = "queries"
+
+
+class Counter(dorm.Model):
+    name = dorm.CharField(max_length=20)
+    hits = dorm.IntegerField(db_default=7)
+
+    class Meta:
+        app_label = "queries"

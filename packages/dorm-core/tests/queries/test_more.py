@@ -78,3 +78,14 @@ def test_repr(alias: str, create_tables: Any) -> None:
     Publisher.objects.create(name="x")
     list(qs)
     assert repr(qs).startswith("<QuerySet [")
+
+
+def test_db_default_on_save_and_bulk_create(alias: str, create_tables: Any) -> None:
+    from .models import Counter
+
+    create_tables(Counter)
+    one = Counter.objects.create(name="one")
+    assert one.hits == 7
+    many = Counter.objects.bulk_create([Counter(name="a"), Counter(name="b", hits=1)])
+    assert sorted(Counter.objects.values_list("name", "hits")) == [("a", 7), ("b", 1), ("one", 7)]
+    assert many[0].hits == 7 and many[1].hits == 1

@@ -506,3 +506,11 @@ def test_more_expressions(alias: str, data: dict[str, Any]) -> None:
     age = dorm.Subquery(Author.objects.filter(pk=dorm.OuterRef("author")).values("age")[:1])
     assert Book.objects.update(pages=dorm.Coalesce(age, dorm.Value(0))) == 3
     assert dict(Book.objects.values_list("title", "pages")) == {"Alpha": 30, "Beta": 30, "Gamma": 0}
+
+
+def test_save_after_only_keeps_deferred_columns(alias: str, data: dict[str, Any]) -> None:
+    obj = Author.objects.only("name").get(name="Ann")
+    obj.name = "Anna"
+    obj.save()
+    fresh = Author.objects.get(pk=obj.pk)
+    assert (fresh.name, fresh.age, fresh.email) == ("Anna", 30, "ann@example.com")

@@ -111,6 +111,9 @@ def op_save(
         if fields_set is not None:
             names = fields_set
             fields = [f for f in fields if f.name in names or f.attname in names]
+        else:
+            # fields deferred by only()/defer() were never loaded: leave their columns alone
+            fields = [f for f in fields if f.attname in data]
         marker = _db_default_marker()
         values = []
         cols = []
@@ -366,15 +369,20 @@ def op_bulk_create(
     _kernel.pre_bulk_write(model, objs, alias, "create")
     pk = meta.pk
     auto = _is_auto(pk)
-    with_pk = [o for o in objs if o.__dict__.get(pk.attname) is not None or not auto]
-    without_pk = [o for o in objs if o.__dict__.get(pk.attname) is None and auto]
-    for group, include_pk in ((with_pk, True), (without_pk, False)):
-        if not group:
-            continue
-        fields = tuple(f for f in meta.concrete_fields if include_pk or f is not pk)
+    marker = _db_default_marker()
+    # Rows are grouped by shape: with/without a pk, and which fields are left to their db_default.
+    groups: dict[tuple[bool, tuple[str, ...]], list[Any]] = {}
+    for o in objs:
+        data = o.__dict__
+        include = data.get(pk.attname) is not None or not auto
+        defaults = tuple(f.attname for f in meta.concrete_fields if data.get(f.attname) is marker)
+        groups.setdefault((include, defaults), []).append(o)
+    for (include_pk, left_out), group in groups.items():
+        fields = tuple(f for f in meta.concrete_fields if (include_pk or f is not pk) and f.attname not in left_out)
+        defaulted = tuple(f for f in meta.concrete_fields if f.attname in left_out)
         returning: tuple[Any, ...] = ()
-        if not include_pk and features.can_return_rows_from_bulk_insert and not ignore_conflicts:
-            returning = (pk,)
+        if features.can_return_rows_from_bulk_insert and not ignore_conflicts:
+            returning = ((pk,) if not include_pk else ()) + defaulted
         size = wrapper.ops.bulk_batch_size(len(fields), len(group))
         if batch_size:
             size = min(size, batch_size)
@@ -391,10 +399,17 @@ def op_bulk_create(
             sql = _insert_sql(wrapper, model, fields, len(batch), returning, conflict)
             done = yield Statement(alias, sql, params, fetch=FETCH_ALL if returning else FETCH_NONE, model=model)
             if returning and done.rows and len(done.rows) == len(batch):
+                converters = [f.get_db_converter(wrapper) for f in returning]
                 for obj, row in zip(batch, done.rows, strict=True):
-                    obj.__dict__[pk.attname] = row[0]
-            elif not include_pk and len(batch) == 1 and not returning and done.lastrowid and not ignore_conflicts:
-                batch[0].__dict__[pk.attname] = done.lastrowid
+                    data = obj.__dict__
+                    for f, conv, value in zip(returning, converters, row, strict=True):
+                        data[f.attname] = conv(value) if conv is not None and value is not None else value
+            else:
+                if not include_pk and len(batch) == 1 and done.lastrowid and not ignore_conflicts:
+                    batch[0].__dict__[pk.attname] = done.lastrowid
+                for obj in batch:  # database defaults not returned: loaded on first access
+                    for attname in left_out:
+                        obj.__dict__.pop(attname, None)
             for obj in batch:
                 obj._state.adding = False
                 obj._state.db = alias
