@@ -89,3 +89,22 @@ def test_db_default_on_save_and_bulk_create(alias: str, create_tables: Any) -> N
     many = Counter.objects.bulk_create([Counter(name="a"), Counter(name="b", hits=1)])
     assert sorted(Counter.objects.values_list("name", "hits")) == [("a", 7), ("b", 1), ("one", 7)]
     assert many[0].hits == 7 and many[1].hits == 1
+
+
+def test_routers_pick_read_and_write_aliases(alias: str, create_tables: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dorm.db.router import router
+
+    if alias != "sqlite":
+        pytest.skip("needs two aliases on one database: 'default' and 'sqlite' share the SQLite test file")
+    create_tables(Publisher)
+    active = router.routers[0]
+    monkeypatch.setattr(active, "db_for_write", lambda model, **hints: "default")
+    monkeypatch.setattr(active, "db_for_read", lambda model, **hints: "sqlite")
+    created = Publisher.objects.create(name="routed")
+    assert created._state.db == "default"
+    loaded = Publisher.objects.get(name="routed")
+    assert loaded._state.db == "sqlite"
+    assert Publisher.objects.using("default").get(name="routed")._state.db == "default"
+    monkeypatch.setattr(active, "db_for_read", lambda model, **hints: "replica")
+    with pytest.raises(dorm.ImproperlyConfigured, match="Database alias 'replica' not found"):
+        Publisher.objects.count()
