@@ -13,7 +13,7 @@ publishes a package named ``djanorm``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nox
@@ -44,7 +44,7 @@ class Package:
     test_deps: tuple[str, ...] = ()
     tests: str = "tests"
     allow_no_tests: bool = False
-    pytest_args: tuple[str, ...] = field(default=())
+    pytest_args: tuple[str, ...] = ()
 
 
 PYTEST = ("pytest>=8", "pytest-asyncio>=0.26", "hypothesis>=6", "pytest-timeout>=2")
