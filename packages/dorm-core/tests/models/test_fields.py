@@ -417,3 +417,24 @@ def test_bundled_validators() -> None:
         Scored(code="ab")
     with pytest.raises(dorm.ValidationError, match="at most 3 characters"):
         Scored(note="abcd")
+
+
+def test_get_display_for_choices() -> None:
+    import enum
+
+    class Size(str, enum.Enum):
+        SMALL = "S"
+        LARGE = "L"
+
+    class Tee(dorm.Model):
+        size = dorm.CharField(max_length=1, choices=[("S", "Small"), ("L", "Large")])
+        fit = dorm.CharField(max_length=1, choices=Size, default="S")
+
+        class Meta:
+            app_label = "fieldtests"
+
+    tee = Tee(size="L")
+    assert tee.get_size_display() == "Large"  # type: ignore[attr-defined]
+    assert tee.get_fit_display() == "SMALL"  # type: ignore[attr-defined]  # an Enum's member name is its label
+    tee.__dict__["size"] = "X"  # e.g. a value loaded from the database
+    assert tee.get_size_display() == "X"  # type: ignore[attr-defined]

@@ -123,6 +123,21 @@ def load_deferred(instance: Model, field: Field[Any]) -> Any:
     return data[attname]
 
 
+def _display_method(field: Field[Any]) -> Callable[[Any], Any]:
+    """``obj.get_<field>_display()``: the label of the current value in ``choices`` (the value itself when unknown)."""
+
+    def get_display(instance: Any) -> Any:
+        value = getattr(instance, field.attname)
+        for choice_value, label in field.choices or ():
+            if choice_value == value:
+                return label
+        return value
+
+    get_display.__name__ = f"get_{field.name}_display"
+    get_display.__doc__ = f"The label of ``{field.name}`` in its choices."
+    return get_display
+
+
 class DeferredAttribute:
     """Class attribute for an ``attname`` that differs from the field name (``author_id``)."""
 
@@ -238,6 +253,8 @@ class Field(RegisterLookupMixin, Generic[T]):
         type.__setattr__(cls, name, self)
         if self.attname != name:
             type.__setattr__(cls, self.attname, DeferredAttribute(self))
+        if self.choices is not None and f"get_{name}_display" not in cls.__dict__:
+            type.__setattr__(cls, f"get_{name}_display", _display_method(self))
 
     def get_attname(self) -> str:
         return self.name
