@@ -70,7 +70,10 @@ def _postgres_reason() -> str | None:
 
 
 def _databases() -> dict[str, Any]:
-    dbs: dict[str, Any] = {"default": {"ENGINE": "sqlite", "NAME": _SQLITE_PATH}, "sqlite": {"ENGINE": "sqlite", "NAME": _SQLITE_PATH}}
+    dbs: dict[str, Any] = {
+        "default": {"ENGINE": "sqlite", "NAME": _SQLITE_PATH},
+        "sqlite": {"ENGINE": "sqlite", "NAME": _SQLITE_PATH},
+    }
     if _postgres_reason() is None:
         dbs["postgresql"] = {"URL": PG_URL, "MIN_POOL_SIZE": 1, "MAX_POOL_SIZE": 4}
     return dbs
@@ -83,7 +86,11 @@ def configure_test_databases() -> None:
 
     wanted = _databases()
     values = settings._values
-    if values is not None and set(values.get("DATABASES", {})) == set(wanted) and ROUTER in (values.get("DATABASE_ROUTERS") or ()):
+    if (
+        values is not None
+        and set(values.get("DATABASES", {})) == set(wanted)
+        and ROUTER in (values.get("DATABASE_ROUTERS") or ())
+    ):
         return
     dorm.configure(DATABASES=wanted, DATABASE_ROUTERS=[ROUTER])
 
@@ -146,7 +153,11 @@ def _drop_quietly(alias: str, model: Any) -> None:
 
     conn = get_connection(alias)
     q = conn.backend.ops.quote_name
-    tables = [m2m.through._meta.db_table for m2m in model._meta.local_many_to_many if getattr(m2m.through._meta, "auto_created", False)]
+    tables = [
+        m2m.through._meta.db_table
+        for m2m in model._meta.local_many_to_many
+        if getattr(m2m.through._meta, "auto_created", False)
+    ]
     tables.append(model._meta.db_table)
     for table in tables:
         cascade = " CASCADE" if conn.backend.vendor == "postgresql" else ""

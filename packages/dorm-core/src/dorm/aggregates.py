@@ -22,7 +22,9 @@ class Aggregate(Func):
     contains_aggregate = True
     allow_distinct = True
 
-    def __init__(self, expression: Any, *, distinct: bool = False, filter: Q | None = None, output_field: Any = None) -> None:
+    def __init__(
+        self, expression: Any, *, distinct: bool = False, filter: Q | None = None, output_field: Any = None
+    ) -> None:
         super().__init__(expression, output_field=output_field)
         if distinct and not self.allow_distinct:
             raise TypeError(f"{type(self).__name__} does not allow distinct.")

@@ -316,7 +316,9 @@ class OrderBy(Expression):
     __slots__ = ("expression", "descending", "nulls_first", "nulls_last")
     visit_name = "order_by"
 
-    def __init__(self, expression: Expression, descending: bool = False, nulls_first: bool = False, nulls_last: bool = False) -> None:
+    def __init__(
+        self, expression: Expression, descending: bool = False, nulls_first: bool = False, nulls_last: bool = False
+    ) -> None:
         super().__init__()
         if nulls_first and nulls_last:
             raise ValueError("nulls_first and nulls_last are mutually exclusive")
@@ -430,7 +432,9 @@ class When(Expression):
     def resolve(self, query: Query) -> Expression:
         when = When.__new__(When)
         when.output_field = self.output_field
-        when.condition = query.build_where(self.condition) if isinstance(self.condition, Q) else self.condition.resolve(query)
+        when.condition = (
+            query.build_where(self.condition) if isinstance(self.condition, Q) else self.condition.resolve(query)
+        )
         when.result = self.result.resolve(query)
         when.output_field = when.result.output_field
         return when

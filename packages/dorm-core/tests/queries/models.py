@@ -93,7 +93,9 @@ class Pet(dorm.Model):
 
     name = dorm.CharField(max_length=20)
     restricted = dorm.ForeignKey(Owner, on_delete=dorm.RESTRICT, null=True, related_name="restricted_pets")
-    defaulted = dorm.ForeignKey(Owner, on_delete=dorm.SET_DEFAULT, null=True, default=None, related_name="defaulted_pets")
+    defaulted = dorm.ForeignKey(
+        Owner, on_delete=dorm.SET_DEFAULT, null=True, default=None, related_name="defaulted_pets"
+    )
     setter = dorm.ForeignKey(Owner, on_delete=dorm.SET(_default_owner), null=True, related_name="set_pets")
     ignored = dorm.IntegerField(null=True)
 

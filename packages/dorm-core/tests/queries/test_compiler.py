@@ -146,7 +146,9 @@ def test_repeated_shape_compiles_once() -> None:
     assert compile_stats["compiles"] - before == 2
 
 
-@pytest.mark.parametrize("bad", ["_connector", "_negated", "naem", "name__nope", "publisher__bogus", "name; DROP TABLE x"])
+@pytest.mark.parametrize(
+    "bad", ["_connector", "_negated", "naem", "name__nope", "publisher__bogus", "name; DROP TABLE x"]
+)
 def test_unknown_names_raise_field_error_before_sql(bad: str) -> None:
     with pytest.raises(FieldError) as info:
         Author.objects.filter(**{bad: 1})

@@ -10,11 +10,39 @@ from dorm.models import Manager, Model, QuerySet
 
 # Methods that only build a queryset (no I/O) need no twin.
 BUILDERS = {
-    "all", "filter", "afilter", "exclude", "order_by", "reverse", "distinct", "values", "values_list", "annotate",
-    "select_related", "prefetch_related", "only", "defer", "select_for_update", "union", "using", "none",
-    "limit", "raw", "get_queryset", "contribute_to_class", "db_manager", "from_queryset", "check",
-    "clean", "clean_fields", "full_clean", "validate_unique", "validate_constraints", "serializable_value",
-    "get_deferred_fields", "from_db",
+    "all",
+    "filter",
+    "afilter",
+    "exclude",
+    "order_by",
+    "reverse",
+    "distinct",
+    "values",
+    "values_list",
+    "annotate",
+    "select_related",
+    "prefetch_related",
+    "only",
+    "defer",
+    "select_for_update",
+    "union",
+    "using",
+    "none",
+    "limit",
+    "raw",
+    "get_queryset",
+    "contribute_to_class",
+    "db_manager",
+    "from_queryset",
+    "check",
+    "clean",
+    "clean_fields",
+    "full_clean",
+    "validate_unique",
+    "validate_constraints",
+    "serializable_value",
+    "get_deferred_fields",
+    "from_db",
 }
 DUNDER_TWINS = {"__iter__": "__aiter__", "__len__": "__await__", "__bool__": "__await__", "__getitem__": "__await__"}
 
@@ -44,7 +72,9 @@ def test_every_sync_method_has_an_async_twin(cls: type) -> None:
         if twin is None:
             missing.append(name)
             continue
-        assert inspect.iscoroutinefunction(twin) or inspect.isasyncgenfunction(twin), f"{cls.__name__}.a{name} is not async"
+        assert inspect.iscoroutinefunction(twin) or inspect.isasyncgenfunction(twin), (
+            f"{cls.__name__}.a{name} is not async"
+        )
         if _params(getattr(cls, name)) != _params(twin):
             different.append(name)
     assert not missing, f"{cls.__name__} lacks a* twins for: {missing}"

@@ -103,7 +103,9 @@ def trees(depth: int) -> st.SearchStrategy[tuple[Q, Pred]]:
 
 @PROFILE
 @given(tree=trees(4), negate=st.booleans())
-def test_random_q_trees_match_python(alias: str, rows: list[dict[str, Any]], tree: tuple[Q, Pred], negate: bool) -> None:
+def test_random_q_trees_match_python(
+    alias: str, rows: list[dict[str, Any]], tree: tuple[Q, Pred], negate: bool
+) -> None:
     q, pred = tree
     if negate:
         got = set(Row.objects.exclude(q).values_list("id", flat=True))
@@ -115,16 +117,38 @@ def test_random_q_trees_match_python(alias: str, rows: list[dict[str, Any]], tre
 
 
 NASTY = st.sampled_from(
-    ["_connector", "_negated", "a; DROP TABLE x", "a' OR '1'='1", 'a"', "a__", "__a", "a__exact__b", "pk__in__x",
-     "a__gt__lt", "s__icontains__x", "", "*", "a--", "id) OR (1=1", "s__regexx"]
+    [
+        "_connector",
+        "_negated",
+        "a; DROP TABLE x",
+        "a' OR '1'='1",
+        'a"',
+        "a__",
+        "__a",
+        "a__exact__b",
+        "pk__in__x",
+        "a__gt__lt",
+        "s__icontains__x",
+        "",
+        "*",
+        "a--",
+        "id) OR (1=1",
+        "s__regexx",
+    ]
 )
-KEYS = st.one_of(NASTY, st.text(min_size=1, max_size=12), st.sampled_from(["a", "b", "s", "id", "pk", "a__gt", "s__contains"]))
-VALUES = st.one_of(st.integers(-5, 5), st.text(max_size=10), st.just("'; DROP TABLE queries_row; --"), st.just('"'), st.none())
+KEYS = st.one_of(
+    NASTY, st.text(min_size=1, max_size=12), st.sampled_from(["a", "b", "s", "id", "pk", "a__gt", "s__contains"])
+)
+VALUES = st.one_of(
+    st.integers(-5, 5), st.text(max_size=10), st.just("'; DROP TABLE queries_row; --"), st.just('"'), st.none()
+)
 
 
 @PROFILE
 @given(key=KEYS, value=VALUES)
-def test_keys_and_values_never_reach_sql_unvalidated(alias: str, rows: list[dict[str, Any]], key: str, value: Any) -> None:
+def test_keys_and_values_never_reach_sql_unvalidated(
+    alias: str, rows: list[dict[str, Any]], key: str, value: Any
+) -> None:
     valid = {"a", "b", "s", "id", "pk", "a__gt", "s__contains"}
     try:
         qs = Row.objects.filter(**{key: value})

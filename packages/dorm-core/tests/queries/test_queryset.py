@@ -200,7 +200,9 @@ def test_values_and_values_list(alias: str, data: dict[str, Any]) -> None:
 def test_annotate_and_aggregate(alias: str, data: dict[str, Any]) -> None:
     counts = {p.name: p.n for p in Publisher.objects.annotate(n=dorm.Count("authors"))}
     assert counts == {"Penguin": 2, "Orbit": 0}
-    agg = Book.objects.aggregate(total=dorm.Sum("pages"), avg=dorm.Avg("pages"), lo=dorm.Min("pages"), hi=dorm.Max("pages"), n=dorm.Count("id"))
+    agg = Book.objects.aggregate(
+        total=dorm.Sum("pages"), avg=dorm.Avg("pages"), lo=dorm.Min("pages"), hi=dorm.Max("pages"), n=dorm.Count("id")
+    )
     assert agg["total"] == 500 and agg["lo"] == 80 and agg["hi"] == 300 and agg["n"] == 3
     assert math.isclose(agg["avg"], 500 / 3)
     filtered = Author.objects.aggregate(n=dorm.Count("books", distinct=True, filter=Q(books__pages__gt=100)))
@@ -253,7 +255,11 @@ def test_distinct_union(alias: str, data: dict[str, Any]) -> None:
     assert Author.objects.filter(books__isnull=False).distinct().count() == 2
     both = Author.objects.filter(name="Ann").union(Author.objects.filter(name="Bob")).order_by("name")
     assert [a.name for a in both] == ["Ann", "Bob"]
-    vals = Author.objects.values_list("name", flat=True).filter(age=30).union(Author.objects.values_list("name", flat=True).filter(age=50))
+    vals = (
+        Author.objects.values_list("name", flat=True)
+        .filter(age=30)
+        .union(Author.objects.values_list("name", flat=True).filter(age=50))
+    )
     assert sorted(vals) == ["Ann", "Cid_100%"]
 
 
@@ -323,7 +329,11 @@ def test_prefetch_related(alias: str, data: dict[str, Any], count_queries: Count
     assert sorted(b.title for b in cache["books"]) == ["Alpha", "Beta"]
     alpha = next(b for b in cache["books"] if b.title == "Alpha")
     assert sorted(t.name for t in alpha.__dict__["_prefetched_objects_cache"]["tags"]) == ["fun", "sf"]
-    big = list(Author.objects.filter(name="Ann").prefetch_related(dorm.Prefetch("books", queryset=Book.objects.filter(pages__gt=200), to_attr="big")))
+    big = list(
+        Author.objects.filter(name="Ann").prefetch_related(
+            dorm.Prefetch("books", queryset=Book.objects.filter(pages__gt=200), to_attr="big")
+        )
+    )
     assert [b.title for b in big[0].big] == ["Beta"]
     books = list(Book.objects.prefetch_related("author"))
     assert {b._state.fields_cache["author"].name for b in books} == {"Ann", "Bob"}
@@ -403,7 +413,9 @@ def test_bulk_create_and_update(alias: str, create_tables: Any, count_queries: C
 def test_bulk_create_update_conflicts(alias: str, create_tables: Any) -> None:
     create_tables(Tag)
     Tag.objects.create(name="a")
-    Tag.objects.bulk_create([Tag(name="a"), Tag(name="b")], update_conflicts=True, update_fields=["name"], unique_fields=["name"])
+    Tag.objects.bulk_create(
+        [Tag(name="a"), Tag(name="b")], update_conflicts=True, update_fields=["name"], unique_fields=["name"]
+    )
     assert sorted(Tag.objects.values_list("name", flat=True)) == ["a", "b"]
 
 

@@ -79,13 +79,13 @@ class BaseManager(Generic[M]):
         return f"<{type(self).__name__} {model}.{self.name}>"
 
     @classmethod
-    def from_queryset(cls, queryset_class: type[QuerySet[Any]], class_name: str | None = None) -> type[BaseManager[Any]]:
+    def from_queryset(
+        cls, queryset_class: type[QuerySet[Any]], class_name: str | None = None
+    ) -> type[BaseManager[Any]]:
         """A manager class whose methods proxy ``queryset_class``'s public methods."""
         attrs: dict[str, Any] = {"_queryset_class": queryset_class}
         attrs.update(_proxy_methods(queryset_class, cls))
         return type(class_name or f"{cls.__name__}From{queryset_class.__name__}", (cls,), attrs)
-
-
 
 
 def _proxy_methods(queryset_class: type[Any], manager_class: type[Any]) -> dict[str, Any]:
@@ -162,10 +162,28 @@ class _ManagerBase(BaseManager[M]):
         async def aget_or_create(self, defaults: dict[str, Any] | None = None, **kwargs: Any) -> tuple[M, bool]: ...
         def update_or_create(self, defaults: dict[str, Any] | None = None, **kwargs: Any) -> tuple[M, bool]: ...
         async def aupdate_or_create(self, defaults: dict[str, Any] | None = None, **kwargs: Any) -> tuple[M, bool]: ...
-        def bulk_create(self, objs: Iterable[M], batch_size: int | None = None, ignore_conflicts: bool = False, update_conflicts: bool = False, update_fields: Sequence[str] | None = None, unique_fields: Sequence[str] | None = None) -> list[M]: ...
-        async def abulk_create(self, objs: Iterable[M], batch_size: int | None = None, ignore_conflicts: bool = False, update_conflicts: bool = False, update_fields: Sequence[str] | None = None, unique_fields: Sequence[str] | None = None) -> list[M]: ...
+        def bulk_create(
+            self,
+            objs: Iterable[M],
+            batch_size: int | None = None,
+            ignore_conflicts: bool = False,
+            update_conflicts: bool = False,
+            update_fields: Sequence[str] | None = None,
+            unique_fields: Sequence[str] | None = None,
+        ) -> list[M]: ...
+        async def abulk_create(
+            self,
+            objs: Iterable[M],
+            batch_size: int | None = None,
+            ignore_conflicts: bool = False,
+            update_conflicts: bool = False,
+            update_fields: Sequence[str] | None = None,
+            unique_fields: Sequence[str] | None = None,
+        ) -> list[M]: ...
         def bulk_update(self, objs: Iterable[M], fields: Sequence[str], batch_size: int | None = None) -> int: ...
-        async def abulk_update(self, objs: Iterable[M], fields: Sequence[str], batch_size: int | None = None) -> int: ...
+        async def abulk_update(
+            self, objs: Iterable[M], fields: Sequence[str], batch_size: int | None = None
+        ) -> int: ...
         def in_bulk(self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk") -> dict[Any, M]: ...
         async def ain_bulk(self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk") -> dict[Any, M]: ...
         def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]: ...

@@ -306,7 +306,9 @@ class SQLCompiler:
                 continue
             kind = "LEFT OUTER JOIN" if join.nullable else "INNER JOIN"
             table = q(join.table) if join.alias == join.table else f"{q(join.table)} {q(join.alias)}"
-            parts.append(f"{kind} {table} ON ({q(join.parent_alias)}.{q(join.parent_column)} = {q(join.alias)}.{q(join.column)})")
+            parts.append(
+                f"{kind} {table} ON ({q(join.parent_alias)}.{q(join.parent_column)} = {q(join.alias)}.{q(join.column)})"
+            )
         return " ".join(parts)
 
     def _select(self, query: Query) -> tuple[str, list[Any], list[Any]]:
@@ -358,7 +360,9 @@ class SQLCompiler:
                     "(writers already serialise on the database lock)."
                 )
             nowait, skip_locked, of = query.for_update
-            sql.append(self.ops.for_update_sql(nowait=nowait, skip_locked=skip_locked, of=tuple(self._of_aliases(query, of))))
+            sql.append(
+                self.ops.for_update_sql(nowait=nowait, skip_locked=skip_locked, of=tuple(self._of_aliases(query, of)))
+            )
         return " ".join(sql), params, described
 
     def _of_aliases(self, query: Query, of: tuple[str, ...]) -> list[str]:
@@ -371,7 +375,9 @@ class SQLCompiler:
             else:
                 from dorm.exceptions import FieldError
 
-                raise FieldError(f"select_for_update(of=...) names {name!r}, which is not 'self' or a select_related path.")
+                raise FieldError(
+                    f"select_for_update(of=...) names {name!r}, which is not 'self' or a select_related path."
+                )
         return out
 
     def _group_by(self, query: Query, described: list[Any], cols: list[str]) -> list[str]:
@@ -489,7 +495,9 @@ class SQLCompiler:
             sql = self.ops.insert_default_values_sql(table)
         else:
             row = "(" + ", ".join([self.ph] * len(fields)) + ")"
-            sql = f"INSERT INTO {table} ({', '.join(q(f.column) for f in fields)}) VALUES " + ", ".join([row] * num_rows)
+            sql = f"INSERT INTO {table} ({', '.join(q(f.column) for f in fields)}) VALUES " + ", ".join(
+                [row] * num_rows
+            )
         conflict = self.ops.on_conflict_sql(
             ignore_conflicts,
             [q(f.column) for f in update_fields] if update_fields else None,

@@ -53,7 +53,9 @@ class Join:
 
     __slots__ = ("table", "alias", "parent_alias", "parent_column", "column", "nullable")
 
-    def __init__(self, table: str, alias: str, parent_alias: str, parent_column: str, column: str, nullable: bool) -> None:
+    def __init__(
+        self, table: str, alias: str, parent_alias: str, parent_column: str, column: str, nullable: bool
+    ) -> None:
         self.table = table
         self.alias = alias
         self.parent_alias = parent_alias
@@ -282,9 +284,7 @@ class Query:
         q = self.clone()
         q.alias_prefix = prefix
         q.base_alias = mapping[self.base_alias]
-        q.alias_map = {
-            mapping[a]: (None if j is None else j.relabeled(mapping)) for a, j in self.alias_map.items()
-        }
+        q.alias_map = {mapping[a]: (None if j is None else j.relabeled(mapping)) for a, j in self.alias_map.items()}
         q.join_map = {(mapping.get(p, p), n): mapping[a] for (p, n), a in self.join_map.items()}
         q.where = relabel(self.where, mapping, child)
         if self.order_by is not None:
@@ -362,7 +362,9 @@ class Query:
         self.join_map[(parent_alias, name)] = alias
         return alias
 
-    def setup_path(self, parts: Sequence[str], full_name: str, *, allow_many: bool = True) -> tuple[Expression, Any, list[str]]:
+    def setup_path(
+        self, parts: Sequence[str], full_name: str, *, allow_many: bool = True
+    ) -> tuple[Expression, Any, list[str]]:
         """Walk ``parts`` through fields and relations, adding joins.
 
         Returns the column expression reached, its field, and the parts left
@@ -396,7 +398,9 @@ class Query:
                         i += 1
                     col = Col(alias, field.column, field)
                     break
-                alias = self.join(alias, step.name, target_model._meta.db_table, field.column, step.target_column, step.nullable)
+                alias = self.join(
+                    alias, step.name, target_model._meta.db_table, field.column, step.target_column, step.nullable
+                )
                 model = target_model
                 continue
             if not allow_many:
@@ -583,7 +587,9 @@ class Query:
         resolved: set[str] = set()
         for name in names:
             if LOOKUP_SEP in name:
-                raise FieldError(f"only()/defer() across relations ({name!r}) is not supported; name fields of {self.model.__name__}.")
+                raise FieldError(
+                    f"only()/defer() across relations ({name!r}) is not supported; name fields of {self.model.__name__}."
+                )
             step = paths.resolve_name(self.model, name)
             if step is None or step.kind not in (paths.PLAIN, paths.FORWARD):
                 raise FieldError(paths.unknown_name_message(self.model, name, name, {}))
@@ -632,7 +638,14 @@ class Query:
                     )
                 sel = level.get(part)
                 if sel is None:
-                    alias = self.join(parent_alias, step.name, step.target_model._meta.db_table, step.field.column, step.target_column, True)
+                    alias = self.join(
+                        parent_alias,
+                        step.name,
+                        step.target_model._meta.db_table,
+                        step.field.column,
+                        step.target_column,
+                        True,
+                    )
                     sel = RelatedSelection(step.field, step.target_model, alias)
                     level[part] = sel
                 parent_alias = sel.alias
@@ -756,7 +769,12 @@ class Query:
             return "EXISTS"
         if self.values_select is not None:
             exprs = self.select_exprs
-            return ("VALUES", self.values_kind, self.values_select, tuple((exprs[n].key(kc), _field_key(exprs[n])) for n in self.values_select))
+            return (
+                "VALUES",
+                self.values_kind,
+                self.values_select,
+                tuple((exprs[n].key(kc), _field_key(exprs[n])) for n in self.values_select),
+            )
         sr = self.select_related
         related = tuple((n, s.key()) for n, s in sr.items()) if sr else None
         # the output field decides the row converter, so it is part of the cached plan's key
