@@ -526,3 +526,21 @@ def test_save_after_only_keeps_deferred_columns(alias: str, data: dict[str, Any]
     obj.save()
     fresh = Author.objects.get(pk=obj.pk)
     assert (fresh.name, fresh.age, fresh.email) == ("Anna", 30, "ann@example.com")
+
+
+def test_bare_select_related_skips_nullable_fks(alias: str, data: dict[str, Any], count_queries: Counter) -> None:
+    """The seed's entry: a bare select_related() does not follow a nullable FK, so it still queries per row."""
+    from dorm.models.query import SelectRelatedWarning
+
+    with pytest.warns(SelectRelatedWarning):
+        books = list(Book.objects.select_related())  # follows book.author (non-null), not author.publisher (nullable)
+    before = len(count_queries.statements)
+    assert {b.author.name for b in books} == {"Ann", "Bob"}
+    assert len(count_queries.statements) == before  # the non-null FK came with the join
+    publishers = {b.author.publisher.name for b in books}
+    assert publishers == {"Penguin"}
+    assert len(count_queries.statements) == before + len(books)  # the nullable one: one query per row
+    count_queries.statements.clear()
+    named = list(Book.objects.select_related("author__publisher"))  # the fix: name the paths
+    assert {b.author.publisher.name for b in named} == {"Penguin"}
+    assert len(count_queries.statements) == 1

@@ -620,10 +620,7 @@ class Query:
         self.select_related = tree
         followed: list[str] = []
         if not names:
-            for field in self.model._meta.concrete_fields:
-                step = paths.resolve_name(self.model, field.name)
-                if step is not None and step.kind == paths.FORWARD and not field.null:
-                    names = [*names, field.name]
+            names = _non_null_fk_paths(self.model, (), 5, {self.model})
         for path in names:
             model = self.model
             parent_alias = self.base_alias
@@ -812,6 +809,23 @@ class RandomNode(Expression):
 
     def key(self, kc: KeyContext) -> Any:
         return "RANDOM"
+
+
+def _non_null_fk_paths(model: Any, prefix: tuple[str, ...], depth: int, seen: set[Any]) -> list[str]:
+    """Every path of non-null forward FKs from ``model`` (bare ``select_related()``), cycles cut."""
+    out: list[str] = []
+    if depth <= 0:
+        return out
+    for field in model._meta.concrete_fields:
+        step = paths.resolve_name(model, field.name)
+        if step is None or step.kind != paths.FORWARD or field.null:
+            continue
+        path = (*prefix, field.name)
+        out.append(LOOKUP_SEP.join(path))
+        target = step.target_model
+        if target not in seen:
+            out.extend(_non_null_fk_paths(target, path, depth - 1, seen | {target}))
+    return out
 
 
 def pk_subquery(query: Query) -> Query:
