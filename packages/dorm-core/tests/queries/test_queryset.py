@@ -544,3 +544,10 @@ def test_bare_select_related_skips_nullable_fks(alias: str, data: dict[str, Any]
     named = list(Book.objects.select_related("author__publisher"))  # the fix: name the paths
     assert {b.author.publisher.name for b in named} == {"Penguin"}
     assert len(count_queries.statements) == 1
+
+
+def test_distinct_ordered_by_a_related_column(alias: str, data: dict[str, Any]) -> None:
+    qs = Author.objects.filter(books__isnull=False).distinct().order_by("-publisher__name", "name")
+    assert [a.name for a in qs] == ["Ann", "Bob"]
+    assert list(qs.values_list("name", flat=True)) == ["Ann", "Bob"]
+    assert list(qs.values_list("name", "age")) == [("Ann", 30), ("Bob", None)]

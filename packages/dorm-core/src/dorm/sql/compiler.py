@@ -325,6 +325,17 @@ class SQLCompiler:
                 fields.append(s)
                 params.extend(p)
             sql.append(self.ops.distinct_sql(fields))
+            if not fields and not query.is_exists:
+                # SELECT DISTINCT needs its ORDER BY terms selected (PostgreSQL insists):
+                # parameterless ones are added at the end, where hydration ignores them.
+                for order in query.effective_ordering():
+                    expr = order.expression
+                    if expr.visit_name == "ref":
+                        continue
+                    extra, extra_params = self.compile(expr)
+                    if not extra_params and extra not in cols:
+                        cols.append(extra)
+                        described.append(("extra", "", None))
         sql.append(", ".join(cols))
         sql.append("FROM " + self._from(query))
         where, having = (None, None) if query.where is None else query.where.split_having()

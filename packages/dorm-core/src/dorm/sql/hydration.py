@@ -87,6 +87,7 @@ def build_plan(query: Any, described: list[Any], wrapper: Any) -> RowPlan:
     if query.values_select is not None:
         plan = RowPlan(query.values_kind or "dict", query.model)
         plan.names = tuple(query.values_select)
+        plan.ncols = len(plan.names)
         for i, (_kind, _name, field) in enumerate(described):
             conv = _converter(field, wrapper)
             if conv is not None:
@@ -98,7 +99,9 @@ def build_plan(query: Any, described: list[Any], wrapper: Any) -> RowPlan:
     main: list[str] = []
     related: dict[tuple[str, ...], RelatedPlan] = {}
     for i, (kind, path, field) in enumerate(described):
-        conv = _converter(field, wrapper) if kind != "annotation" else _converter(field, wrapper)
+        if kind == "extra":
+            continue  # an ORDER BY term selected for DISTINCT; not part of the result
+        conv = _converter(field, wrapper)
         if kind == "field" and not path:
             main.append(field.attname)
             if conv is not None:
@@ -139,12 +142,14 @@ def hydrate(plan: RowPlan, rows: list[tuple[Any, ...]], alias: str) -> list[Any]
         names = plan.names
         return [dict(zip(names, row, strict=False)) for row in rows]
     if kind == "tuple":
-        return [tuple(row) for row in rows]
+        n = plan.ncols
+        return [tuple(row[:n]) for row in rows]
     if kind == "flat":
         return [row[0] for row in rows]
     if kind == "named":
         make = plan.row_class._make
-        return [make(row) for row in rows]
+        n = plan.ncols
+        return [make(row[:n]) for row in rows]
     return list(rows)
 
 
