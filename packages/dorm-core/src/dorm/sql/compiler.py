@@ -328,8 +328,8 @@ class SQLCompiler:
             if not fields and not query.is_exists:
                 # SELECT DISTINCT needs its ORDER BY terms selected (PostgreSQL insists):
                 # parameterless ones are added at the end, where hydration ignores them.
-                for order in query.effective_ordering():
-                    expr = order.expression
+                for term in query.effective_ordering():
+                    expr = term.expression
                     if expr.visit_name == "ref":
                         continue
                     extra, extra_params = self.compile(expr)
