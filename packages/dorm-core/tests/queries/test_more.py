@@ -108,3 +108,35 @@ def test_routers_pick_read_and_write_aliases(alias: str, create_tables: Any, mon
     monkeypatch.setattr(active, "db_for_read", lambda model, **hints: "replica")
     with pytest.raises(dorm.ImproperlyConfigured, match="Database alias 'replica' not found"):
         Publisher.objects.count()
+
+
+class StampPlugin:
+    """A plugin using dorm_query_pre_compile the way tenancy does: filter reads, stamp inserts."""
+
+    @dorm.hookimpl
+    def dorm_query_pre_compile(self, query: Any, alias: str) -> None:
+        if query.model is not Author:
+            return
+        if query.kind == "insert":
+            query.add_insert_value("age", 77)
+        else:
+            query.add_q(dorm.Q(age=77))
+
+
+def test_pre_compile_hook_filters_and_stamps(alias: str, create_tables: Any) -> None:
+    from dorm import plugins
+
+    create_tables(Publisher, Author)
+    Author.objects.create(name="outside", age=1)
+    plugin = StampPlugin()
+    plugins.kernel.register(plugin)
+    try:
+        Author.objects.create(name="inside")
+        Author.objects.bulk_create([Author(name="bulk")])
+        assert sorted(a.name for a in Author.objects.all()) == ["bulk", "inside"]
+        assert Author.objects.filter(name="outside").count() == 0
+        assert Author.objects.get_or_none(name="outside") is None
+        assert Author.objects.filter(name="outside").update(name="x") == 0
+    finally:
+        plugins.kernel.unregister(plugin)
+    assert Author.objects.count() == 3

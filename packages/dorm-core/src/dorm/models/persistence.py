@@ -157,8 +157,17 @@ def op_save(
         )
 
 
+def _insert_hook(model: Any, objs: list[Any], alias: str) -> None:
+    """``dorm_query_pre_compile`` for INSERTs (only when a plugin implements it)."""
+    if _kernel.implemented("dorm_query_pre_compile"):
+        from dorm.sql.query import InsertQuery
+
+        _kernel.query_pre_compile(InsertQuery(model, objs), alias)  # type: ignore[arg-type]
+
+
 def _op_insert(instance: Any, alias: str, wrapper: Any) -> Op[None]:
     cls = type(instance)
+    _insert_hook(cls, [instance], alias)
     meta = cls._meta
     pk = meta.pk
     data = instance.__dict__
@@ -367,6 +376,7 @@ def op_bulk_create(
     elif ignore_conflicts:
         conflict = (True, None, None)
     _kernel.pre_bulk_write(model, objs, alias, "create")
+    _insert_hook(model, objs, alias)
     pk = meta.pk
     auto = _is_auto(pk)
     marker = _db_default_marker()

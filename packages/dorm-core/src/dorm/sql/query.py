@@ -873,3 +873,35 @@ def _copy_related(tree: dict[str, RelatedSelection]) -> dict[str, RelatedSelecti
 
 # Re-exported for lookups building (avoid import cycles in callers).
 __all__ += ["Exact", "IsNull", "Lookup", "NothingNode", "RandomNode", "Transform", "Value", "F"]
+
+
+class InsertQuery:
+    """What ``dorm_query_pre_compile`` sees for an INSERT (``save()`` of a new row, ``create``,
+    ``bulk_create``): the model and the instances about to be written.
+
+    Plugins stamp values with :meth:`add_insert_value` (tenancy sets the tenant column);
+    the statement is built after the hook, so the value is an ordinary parameter.
+    """
+
+    __slots__ = ("model", "objs", "kind")
+
+    def __init__(self, model: Any, objs: list[Any]) -> None:
+        self.model = model
+        self.objs = objs
+        self.kind = INSERT
+
+    def add_insert_value(self, name: str, value: Any) -> None:
+        """Set field ``name`` to ``value`` on every row of this INSERT."""
+        step = paths.resolve_name(self.model, name)
+        if step is None or step.kind not in (paths.PLAIN, paths.FORWARD):
+            raise FieldError(paths.unknown_name_message(self.model, name, name, {}))
+        field = step.field
+        if hasattr(value, "_meta") and getattr(field, "is_relation", False):
+            value = value.pk
+        for obj in self.objs:
+            obj.__dict__[field.attname] = value
+            if getattr(field, "is_relation", False):
+                obj._state.fields_cache.pop(field.name, None)
+
+    def __repr__(self) -> str:
+        return f"<InsertQuery {self.model.__name__} rows={len(self.objs)}>"
