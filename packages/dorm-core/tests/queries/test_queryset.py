@@ -551,3 +551,8 @@ def test_distinct_ordered_by_a_related_column(alias: str, data: dict[str, Any]) 
     assert [a.name for a in qs] == ["Ann", "Bob"]
     assert list(qs.values_list("name", flat=True)) == ["Ann", "Bob"]
     assert list(qs.values_list("name", "age")) == [("Ann", 30), ("Bob", None)]
+
+
+def test_aggregate_of_sliced_and_distinct(alias: str, data: dict[str, Any]) -> None:
+    assert Book.objects.order_by("-pages")[:2].aggregate(total=dorm.Sum("pages")) == {"total": 420}
+    assert Author.objects.filter(books__isnull=False).distinct().aggregate(n=dorm.Count("id")) == {"n": 2}

@@ -9,7 +9,6 @@ through ``executor.run``; the ``a*`` twin through ``await executor.arun``.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import warnings
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -22,17 +21,17 @@ from dorm.db import executor
 from dorm.db.connections import connections
 from dorm.db.router import router
 from dorm.exceptions import FieldError, IntegrityError, NotSupportedError
-from dorm.expressions import Case, Col, Expression, F, OrderBy, Q, Value, When
+from dorm.expressions import Case, Col, Expression, F, Q, Value, When
 from dorm.models import guards
 from dorm.models._drive import AtomicCall, Op, adrive, drive
 from dorm.sql.cache import compiled
 from dorm.sql.hydration import hydrate
-from dorm.sql.query import DELETE, SELECT, UPDATE, Query
+from dorm.sql.query import UPDATE, Query
 
 if TYPE_CHECKING:
     from dorm.models.base import Model
 
-__all__ = ["EmptyResultSet", "QuerySet", "RawQuerySet", "SelectRelatedWarning"]
+__all__ = ["QuerySet", "RawQuerySet", "SelectRelatedWarning"]
 
 M = TypeVar("M", bound="Model")
 MAX_GET_RESULTS = 21
@@ -41,10 +40,6 @@ _kernel = plugins.kernel
 
 class SelectRelatedWarning(UserWarning):
     """``select_related()`` without names: follows every non-null FK; naming the paths is better."""
-
-
-class EmptyResultSet(Exception):
-    pass
 
 
 class QuerySet(Generic[M]):
@@ -698,6 +693,10 @@ class QuerySet(Generic[M]):
         if not kwargs:
             return {}
         q = self.query.clone()
+        if (q.is_sliced or q.distinct) and not (q.combinator or q.has_aggregates() or q.values_select is not None):
+            # aggregate over exactly these rows: the model filtered by pk IN (this queryset)
+            subset: QuerySet[M] = QuerySet(self.model, using=self._db).filter(pk__in=self.values("pk"))
+            return (yield from subset._op_aggregate(args, kwargs))
         if q.is_sliced or q.distinct or q.combinator or q.has_aggregates():
             raise NotSupportedError(
                 "aggregate() over a sliced, distinct, combined or annotated-aggregate queryset is not supported."
@@ -1221,7 +1220,3 @@ def _hydrate_raw(model: Any, columns: list[str], rows: list[Any], alias: str, wr
         d["_state"] = new_state(alias)
         out.append(obj)
     return out
-
-
-def _unused(*_: Any) -> None:  # keep imports used by type checkers
-    _ = (math, DELETE, SELECT, OrderBy)
