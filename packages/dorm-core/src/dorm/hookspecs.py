@@ -130,7 +130,9 @@ def dorm_statement(statement: Statement) -> Generator[None, None, None]:
 
     Implement as a **generator that yields exactly once**.  Code before the
     ``yield`` runs before the statement is sent (it may set
-    ``statement.timeout_ms`` or raise to refuse it); the ``yield``
+    ``statement.timeout_ms`` or raise to refuse it); outside a transaction
+    it runs before a connection is checked out, so a failed checkout is
+    thrown in at the ``yield`` like a failed statement; the ``yield``
     expression raises the statement's exception if it failed (a wrapper may
     let it propagate or raise another one from it); code after the ``yield``
     sees the outcome in ``statement.rows`` / ``statement.rowcount`` and may

@@ -76,7 +76,9 @@ class Statement:
         self.rowcount = -1
         self.lastrowid: Any = None
         self.duration = 0.0
-        #: The backend connection running it (set by the core before wrappers run).
+        #: The backend connection running it.  Inside a transaction it is set before the
+        #: wrappers start; outside one the wrappers start before the checkout (so they can
+        #: refuse a statement without waiting for a connection) and it is set when they resume.
         self.connection: Any = None
         #: Free space for plugins (None until one uses it).
         self.extra: dict[str, Any] | None = None
