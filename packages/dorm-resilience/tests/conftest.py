@@ -129,3 +129,15 @@ def sqlite_db(tmp_path: Path) -> Iterator[None]:
         conn.execute("CREATE TABLE item (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL)")
         conn.executemany("INSERT INTO item (id, name) VALUES (%s, %s)", [(i, f"item {i}") for i in range(1, 21)])
         yield
+
+
+class Helpers:
+    """Helpers for test modules (which cannot import conftest under importlib mode)."""
+
+    configure = staticmethod(configure)
+    alias_settings = staticmethod(alias_settings)
+
+
+@pytest.fixture
+def helpers() -> type[Helpers]:
+    return Helpers
