@@ -1,4 +1,4 @@
-"""pytest-djanorm 2.0.0 registers its (still empty) plugin through the pytest11 entry point."""
+"""pytest-djanorm registers its plugin through the pytest11 entry point (no conftest needed)."""
 
 from __future__ import annotations
 

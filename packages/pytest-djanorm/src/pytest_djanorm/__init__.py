@@ -1,14 +1,16 @@
-"""pytest plugin for djanorm, registered through the ``pytest11`` entry point.
+"""pytest-djanorm: pytest fixtures for djanorm and the backend conformance suite.
 
-Not implemented yet in this version: installing it adds the (still empty)
-plugin module to pytest.  Coming: ``transactional_db`` / ``atransactional_db``
-(each test in a rolled-back transaction; ``db`` is the same fixture),
-``live_db``, a session fixture that creates the test databases and runs
-migrations once per xdist worker, ``assert_num_queries``, an N+1 fixture,
-pools drained at session end, and the backend conformance suite
-(``pytest_djanorm.suite``).
+Installing the distribution is enough: the ``pytest11`` entry point
+``djanorm = "pytest_djanorm.plugin"`` registers the fixtures
+(``transactional_db``, ``db``, ``atransactional_db``, ``live_db``,
+``djanorm_settings``, ``djanorm_setup_databases``, ``assert_num_queries``,
+``nplusone``).  A backend runs the conformance suite with
+``from pytest_djanorm.suite import *`` in its ``tests/test_suite.py``.
+See ``docs/testing.md``.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from pytest_djanorm.queries import QueryCapture, assert_num_queries, capture_queries
+
+__all__ = ["QueryCapture", "assert_num_queries", "capture_queries"]

@@ -70,6 +70,20 @@ def pytest_configure(config: pytest.Config) -> None:
             sys.path.insert(0, root)
 
 
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Say so when async tests would get a loop per test (pools then stack up; see docs/testing.md)."""
+    try:
+        scopes = [config.getini(name) for name in ("asyncio_default_fixture_loop_scope", "asyncio_default_test_loop_scope")]
+    except ValueError:  # pytest-asyncio disabled
+        return None
+    if all(scope == "session" for scope in scopes):
+        return None
+    return (
+        "djanorm: async tests run on a loop per test; for async suites set "
+        'asyncio_default_fixture_loop_scope = "session" and asyncio_default_test_loop_scope = "session"'
+    )
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Drain every pool the run opened, so no pool (or its threads) outlives the session."""
     if "dorm.db.connections" in sys.modules:
