@@ -175,16 +175,14 @@ def _relation_kind(stmt: Statement) -> str | None:
         kind = extra.get("relation_kind")
         if kind in ("forward", "many"):
             return str(kind)
-    model = stmt.model
-    meta = getattr(model, "_meta", None)
-    pk = getattr(meta, "pk", None)
-    column = getattr(pk, "column", None)
-    if not column:
+    meta = getattr(stmt.model, "_meta", None)
+    column = getattr(getattr(meta, "pk", None), "column", None)
+    table = getattr(meta, "db_table", None)
+    if not column or not table:
         return None
-    sql = stmt.sql
-    if re.search(rf'"?{re.escape(column)}"?\s*=\s*(?:%s|\?|\$\d+)', sql):
-        return "forward"
-    return "many"
+    # A lazy forward load reads the target row by its primary key: "table"."id" = %s
+    pk_match = rf'(?:"{re.escape(table)}"|\b{re.escape(table)})\.(?:"{re.escape(column)}"|{re.escape(column)}\b)\s*=\s*(?:%s|\?|\$\d+)'
+    return "forward" if re.search(pk_match, stmt.sql) else "many"
 
 
 # --------------------------------------------------------------------------
