@@ -102,6 +102,10 @@ class Kernel:
     def __init__(self, *, autoload: bool | None = None) -> None:
         self.pm = pluggy.PluginManager("dorm")
         self.pm.add_hookspecs(hookspecs)
+        # Called once: pluggy replays a historic call to every plugin registered later, so
+        # registering (which plugins do per active feature) neither re-calls earlier plugins'
+        # dorm_addhooks nor grows the call history.
+        self.pm.hook.dorm_addhooks.call_historic(kwargs={"pluginmanager": self.pm})
         self._autoload = autoload
         self._loaded = False
         self._lock = threading.RLock()
@@ -125,8 +129,8 @@ class Kernel:
         with self._lock:
             if name is not None and self.pm.get_plugin(name) is not None:
                 return name
+            # dorm_addhooks is historic (called once in __init__): pluggy replays it to this plugin.
             result = self.pm.register(plugin, name)
-            self.pm.hook.dorm_addhooks.call_historic(kwargs={"pluginmanager": self.pm})
             self._invalidate()
             return result
 
