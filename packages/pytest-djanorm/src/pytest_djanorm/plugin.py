@@ -220,7 +220,7 @@ def nplusone(request: pytest.FixtureRequest) -> Any:
     Set the threshold with ``@pytest.mark.nplusone(threshold=3)``.
     """
     try:
-        import dorm.contrib.nplusone  # noqa: F401
+        import dorm.contrib.nplusone  # type: ignore[import-not-found]  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"the nplusone fixture needs dorm-resilience (pip install 'djanorm[resilience]'): {exc}")
     return NPlusOneHandle(request.node)

@@ -46,7 +46,7 @@ def suite_tables() -> list[str]:
     tables = []
     for model in SUITE_MODELS:
         tables.append(model._meta.db_table)
-        tables += [f.through._meta.db_table for f in model._meta.local_many_to_many]
+        tables += [f.through._meta.db_table for f in model._meta.local_many_to_many]  # type: ignore[attr-defined]
     return tables
 
 
