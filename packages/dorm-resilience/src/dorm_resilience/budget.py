@@ -23,7 +23,6 @@ production before enforcing it).
 from __future__ import annotations
 
 import functools
-import inspect
 import itertools
 import logging
 from collections.abc import Callable, Generator
@@ -143,6 +142,10 @@ class _BudgetHook:
     """The ``dorm_statement`` wrapper, registered only while a budget is active somewhere."""
 
     __slots__ = ()
+
+    def __dir__(self) -> list[str]:
+        # pluggy inspects every name dir() lists on register; one name keeps that cheap.
+        return ["dorm_statement"]
 
     @hookimpl
     def dorm_statement(self, statement: Statement) -> Generator[None, None, None]:
@@ -269,6 +272,8 @@ class Budget:
 
     def __call__(self, func: _F) -> _F:
         """Run every call of ``func`` (sync or ``async def``) inside this budget."""
+        import inspect
+
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)

@@ -29,11 +29,10 @@ through it (see :func:`configure_alias_breakers`).
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import functools
-import inspect
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -87,7 +86,10 @@ _tickets: ContextVar[tuple[_Ticket, ...]] = ContextVar("dorm_resilience_circuit_
 
 
 def _never_a_failure(exc: BaseException) -> bool:
-    if isinstance(exc, (asyncio.CancelledError, CircuitOpenError)):
+    if isinstance(exc, CircuitOpenError):
+        return True
+    aio = sys.modules.get("asyncio")  # not imported: no CancelledError can exist (keeps this module light)
+    if aio is not None and isinstance(exc, aio.CancelledError):
         return True
     # A budget's row/query ceiling is the caller's limit, not the database failing; a timeout is.
     return isinstance(exc, BudgetExceeded) and not isinstance(exc.__cause__, QueryCanceledError)
@@ -276,6 +278,8 @@ class CircuitBreaker:
 
     def __call__(self, func: _F) -> _F:
         """Run every call of ``func`` (sync or ``async def``) through this breaker."""
+        import inspect
+
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
@@ -393,6 +397,10 @@ class _AliasBreakerHook:
 
     def __init__(self) -> None:
         self.by_alias: dict[str, CircuitBreaker] = {}
+
+    def __dir__(self) -> list[str]:
+        # pluggy inspects every name dir() lists on register; one name keeps that cheap.
+        return ["dorm_statement"]
 
     @hookimpl
     def dorm_statement(self, statement: Statement) -> Generator[None, None, None]:

@@ -208,6 +208,10 @@ class _DetectorHook:
 
     __slots__ = ()
 
+    def __dir__(self) -> list[str]:
+        # pluggy inspects every name dir() lists on register; one name keeps that cheap.
+        return ["dorm_statement"]
+
     @hookimpl
     def dorm_statement(self, statement: Statement) -> Generator[None, None, None]:
         detectors = _active.get()
