@@ -190,3 +190,12 @@ def test_report_header_recommends_session_loops(project: Callable[..., pytest.Py
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\nasyncio_default_test_loop_scope = function\n")
     result = pytester.runpytest_subprocess()
     result.stdout.fnmatch_lines(['djanorm: async tests run on a loop per test*asyncio_default_test_loop_scope = "session"'])
+
+
+def test_symptom_without_the_plugin(project: Callable[..., pytest.Pytester]) -> None:
+    """The seed's "My transactional_db fixture isn't found": what pytest says when the plugin is absent."""
+    pytester = project(tests={"test_app.py": "def test_x(transactional_db):\n    pass\n"})
+    result = pytester.runpytest_subprocess("-p", "no:djanorm")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'transactional_db' not found*"])
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)

@@ -25,19 +25,22 @@ from pytest_djanorm.suite.orm import (
     TestSuiteAggregation,
     TestSuiteBulk,
     TestSuiteCRUD,
+    TestSuiteIteration,
     TestSuiteLookups,
     TestSuiteRelations,
 )
 from pytest_djanorm.suite.raw import TestSuiteRawSQL
 from pytest_djanorm.suite.requirements import Requirements
 from pytest_djanorm.suite.schema import TestSuiteSchema
-from pytest_djanorm.suite.transactions import TestSuiteTransactions
+from pytest_djanorm.suite.transactions import TestSuiteLocking, TestSuiteTransactions
 
 __all__ = [
     "Requirements",
     "TestSuiteAggregation",
     "TestSuiteBulk",
     "TestSuiteCRUD",
+    "TestSuiteIteration",
+    "TestSuiteLocking",
     "TestSuiteLookups",
     "TestSuiteRawSQL",
     "TestSuiteRelations",

@@ -15,7 +15,7 @@ from pytest_djanorm.suite.fixtures import require
 from pytest_djanorm.suite.models import AllTypes, Author, Book, Tag
 from pytest_djanorm.suite.requirements import Requirements
 
-__all__ = ["SAMPLE_VALUES", "TestSuiteAggregation", "TestSuiteBulk", "TestSuiteCRUD", "TestSuiteLookups", "TestSuiteRelations"]
+__all__ = ["SAMPLE_VALUES", "TestSuiteAggregation", "TestSuiteBulk", "TestSuiteCRUD", "TestSuiteIteration", "TestSuiteLookups", "TestSuiteRelations"]
 
 #: field -> (value written, value after update)
 SAMPLE_VALUES: dict[str, tuple[Any, Any]] = {
@@ -88,6 +88,25 @@ class TestSuiteCRUD:
         assert await Author.objects.filter(age=2).aupdate(age=3) == 1
         await fetched.adelete()
         assert await Author.objects.acount() == 0
+
+
+class TestSuiteIteration:
+    @pytest.fixture
+    def many(self, suite_db: str) -> None:
+        Author.objects.bulk_create([Author(name=f"i{i:03d}", age=i) for i in range(25)])
+
+    def test_iterator_in_chunks(self, many: None) -> None:
+        assert [a.age for a in Author.objects.order_by("age").iterator(chunk_size=4)] == list(range(25))
+
+    async def test_aiterator_in_chunks(self, many: None, requirements: Requirements) -> None:
+        require(requirements, "async_io")
+        assert [a.age async for a in Author.objects.order_by("age").aiterator(chunk_size=4)] == list(range(25))
+
+    def test_values_and_in_bulk(self, many: None) -> None:
+        rows = list(Author.objects.filter(age__lt=2).order_by("age").values("name", "age"))
+        assert rows == [{"name": "i000", "age": 0}, {"name": "i001", "age": 1}]
+        by_pk = Author.objects.in_bulk(list(Author.objects.filter(age__lt=3).values_list("pk", flat=True)))
+        assert sorted(a.age for a in by_pk.values()) == [0, 1, 2]
 
 
 class TestSuiteLookups:

@@ -52,6 +52,10 @@ class Requirements:
         return self._feature("supports_select_for_update")
 
     @property
+    def select_for_update_nowait(self) -> bool:
+        return self._feature("supports_select_for_update_nowait")
+
+    @property
     def statement_timeout(self) -> bool:
         return self._feature("supports_statement_timeout")
 

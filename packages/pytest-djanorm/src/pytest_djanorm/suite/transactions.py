@@ -11,7 +11,7 @@ from pytest_djanorm.suite.models import Author
 from pytest_djanorm.suite.raw import in_other_thread
 from pytest_djanorm.suite.requirements import Requirements
 
-__all__ = ["TestSuiteTransactions"]
+__all__ = ["TestSuiteLocking", "TestSuiteTransactions"]
 
 
 class _Boom(Exception):
@@ -110,3 +110,39 @@ class TestSuiteTransactions:
                     await Author.objects.acreate(name="inner")
                     raise _Boom
         assert await Author.objects.acount() == 1
+
+
+class TestSuiteLocking:
+    def test_select_for_update(self, suite_db: str, requirements: Requirements) -> None:
+        require(requirements, "select_for_update")
+        Author.objects.create(name="locked", age=1)
+        with transaction.atomic(using=suite_db):
+            (row,) = Author.objects.select_for_update().filter(name="locked")
+            row.age = 2
+            row.save()
+        assert Author.objects.get(name="locked").age == 2
+
+    def test_locked_row_refuses_nowait(self, suite_db: str, requirements: Requirements) -> None:
+        require(requirements, "select_for_update_nowait", "threads")
+        Author.objects.create(name="held")
+
+        def grab() -> int:
+            with transaction.atomic(using=suite_db):
+                return len(list(Author.objects.select_for_update(nowait=True).filter(name="held")))
+
+        with transaction.atomic(using=suite_db):
+            list(Author.objects.select_for_update().filter(name="held"))
+            with pytest.raises(dorm.DatabaseError):
+                in_other_thread(grab)
+        assert in_other_thread(grab) == 1  # released at commit
+
+    def test_transactional_ddl(self, suite_db: str, requirements: Requirements) -> None:
+        require(requirements, "transactional_ddl")
+        conn = dorm.get_connection(suite_db)
+        name = dorm.connections[suite_db].ops.quote_name("djanorm_suite_ddl_probe")
+        conn.execute(f"DROP TABLE IF EXISTS {name}")
+        with pytest.raises(_Boom), transaction.atomic(using=suite_db):
+            conn.execute(f"CREATE TABLE {name} (id integer)")
+            raise _Boom
+        with pytest.raises(dorm.DatabaseError):
+            conn.execute(f"SELECT id FROM {name}")
