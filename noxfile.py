@@ -60,8 +60,11 @@ PACKAGES: dict[str, Package] = {
         # models/test_typing.py runs mypy over typed model code.
         test_deps=("hatchling>=1.24", "editables", "mypy>=1.10"),
     ),
-    "dorm-sqlite": Package("packages/dorm-sqlite", "dorm_sqlite", requires=("dorm-core",)),
-    "dorm-postgres": Package("packages/dorm-postgres", "dorm_postgres", requires=("dorm-core",)),
+    # tests/test_suite.py runs pytest-djanorm's conformance suite.
+    "dorm-sqlite": Package("packages/dorm-sqlite", "dorm_sqlite", requires=("dorm-core",), test_requires=("pytest-djanorm",)),
+    "dorm-postgres": Package(
+        "packages/dorm-postgres", "dorm_postgres", requires=("dorm-core",), test_requires=("pytest-djanorm",)
+    ),
     "dorm-duckdb": Package("packages/dorm-duckdb", "dorm_duckdb", requires=("dorm-core",)),
     "dorm-tenancy": Package(
         "packages/dorm-tenancy", "dorm_tenancy", requires=("dorm-core",), test_requires=("dorm-sqlite", "dorm-postgres")
@@ -76,7 +79,8 @@ PACKAGES: dict[str, Package] = {
         "packages/pytest-djanorm",
         "pytest_djanorm",
         requires=("dorm-core",),
-        test_requires=("dorm-sqlite", "dorm-postgres"),
+        # the pytester projects use the nplusone fixture (dorm-resilience) and run `-n 2` (pytest-xdist).
+        test_requires=("dorm-sqlite", "dorm-postgres", "dorm-resilience"),
         test_deps=("pytest-xdist>=3",),
     ),
     "djanorm-mypy": Package("packages/djanorm-mypy", "djanorm_mypy", requires=("dorm-core",)),
@@ -126,6 +130,20 @@ def tests(session: nox.Session, package: str) -> None:
     args = [f"--timeout={TEST_TIMEOUT_SECONDS}", *(session.posargs or [tests_dir, *spec.pytest_args])]
     # Exit code 5 ("no tests ran") fails the session unless the package is allowed to have none.
     session.run("python", "-m", "pytest", *args, success_codes=_pytest_success_codes(spec))
+
+
+#: Backends that run pytest-djanorm's conformance suite (their ``tests/test_suite.py``).
+CONFORMANCE = ("dorm-sqlite", "dorm-postgres")
+
+
+@nox.session
+@nox.parametrize("backend", list(CONFORMANCE), ids=list(CONFORMANCE))
+def conformance(session: nox.Session, backend: str) -> None:
+    """A backend against pytest-djanorm's conformance suite, installed as a third party would."""
+    spec = PACKAGES[backend]
+    install_local(session, (backend, "pytest-djanorm"), *PYTEST)
+    args = [f"--timeout={TEST_TIMEOUT_SECONDS}", *(session.posargs or [f"{spec.folder}/tests/test_suite.py"])]
+    session.run("python", "-m", "pytest", *args)
 
 
 @nox.session(reuse_venv=True)

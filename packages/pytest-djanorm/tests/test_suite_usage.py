@@ -24,8 +24,8 @@ def djanorm_settings():
     return {"DATABASES": {"default": {"ENGINE": "sqlite", "NAME": "thirdparty.db"}}}
 
 
-@pytest.fixture(scope="session")
-def requirements(djanorm_suite_alias, djanorm_setup_databases):
+@pytest.fixture(scope="module")
+def requirements(djanorm_suite_alias):
     return NoRegex(djanorm_suite_alias)
 '''
 

@@ -16,11 +16,23 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["TestDatabases", "test_database_name"]
+__all__ = ["NO_SETTINGS", "NoSettingsError", "TestDatabases", "build_schema", "test_database_name", "test_databases"]
+
+NO_SETTINGS = (
+    "pytest-djanorm found no dorm settings for the test databases. Fix one of: "
+    "pass --dorm-settings=myproject.settings; set DORM_SETTINGS_MODULE; put a settings.py "
+    "(defining DATABASES) in the directory you run pytest from; or override the "
+    "`djanorm_settings` fixture in conftest.py to return a dict for dorm.configure()."
+)
+
+
+class NoSettingsError(Exception):
+    """No settings to derive test databases from (the message says how to give them)."""
 
 
 def worker_suffix() -> str:
@@ -141,6 +153,25 @@ class TestDatabases:
         if self.tempdir is not None:
             shutil.rmtree(self.tempdir, ignore_errors=True)
             self.tempdir = None
+
+
+@contextmanager
+def test_databases(settings: Mapping[str, Any] | None, *, build: bool = True) -> Iterator[TestDatabases]:
+    """Create the test databases for ``settings``, point dorm at them (and build the schema); undo at exit."""
+    import dorm
+
+    if not settings or not settings.get("DATABASES"):
+        raise NoSettingsError(NO_SETTINGS)
+    dbs = TestDatabases.derive(settings)
+    dbs.create()
+    try:
+        dorm.configure(**dbs.test_settings())
+        if build:
+            build_schema(list(dbs.databases))
+        yield dbs
+    finally:
+        dorm.close_all()
+        dbs.destroy()
 
 
 def build_schema(aliases: list[str]) -> None:

@@ -28,16 +28,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from pytest_djanorm.databases import TestDatabases, build_schema
+from pytest_djanorm.databases import NoSettingsError, TestDatabases, test_databases
 from pytest_djanorm.queries import QueryCapture
 from pytest_djanorm.queries import assert_num_queries as _assert_num_queries
-
-NO_SETTINGS = (
-    "pytest-djanorm found no dorm settings for the test databases. Fix one of: "
-    "pass --dorm-settings=myproject.settings; set DORM_SETTINGS_MODULE; put a settings.py "
-    "(defining DATABASES) in the directory you run pytest from; or override the "
-    "`djanorm_settings` fixture in conftest.py to return a dict for dorm.configure()."
-)
 
 
 class _EndOfTest(Exception):
@@ -110,19 +103,11 @@ def djanorm_settings() -> dict[str, Any] | None:
 @pytest.fixture(scope="session")
 def djanorm_setup_databases(djanorm_settings: dict[str, Any] | None) -> Iterator[TestDatabases]:
     """Create the test databases, configure dorm to use them, build the schema; drop them at the end."""
-    import dorm
-
-    if not djanorm_settings or not djanorm_settings.get("DATABASES"):
-        pytest.fail(NO_SETTINGS, pytrace=False)
-    dbs = TestDatabases.derive(djanorm_settings)
-    dbs.create()
     try:
-        dorm.configure(**dbs.test_settings())
-        build_schema(list(dbs.databases))
-        yield dbs
-    finally:
-        dorm.close_all()
-        dbs.destroy()
+        with test_databases(djanorm_settings) as dbs:
+            yield dbs
+    except NoSettingsError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def _aliases(dbs: TestDatabases) -> list[str]:

@@ -20,7 +20,14 @@ fixture to return a subclass that states what ``features`` does not.
 
 from __future__ import annotations
 
-from pytest_djanorm.suite.fixtures import djanorm_suite_alias, require, requirements, suite_db, suite_schema
+from pytest_djanorm.suite.fixtures import (
+    djanorm_suite_alias,
+    require,
+    requirements,
+    suite_databases,
+    suite_db,
+    suite_schema,
+)
 from pytest_djanorm.suite.orm import (
     TestSuiteAggregation,
     TestSuiteBulk,
@@ -49,6 +56,7 @@ __all__ = [
     "djanorm_suite_alias",
     "require",
     "requirements",
+    "suite_databases",
     "suite_db",
     "suite_schema",
 ]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from pytest_djanorm.databases import TestDatabases
+from pytest_djanorm.databases import NoSettingsError, TestDatabases, test_databases
 from pytest_djanorm.suite.models import SUITE_MODELS
 from pytest_djanorm.suite.requirements import Requirements
 
-__all__ = ["djanorm_suite_alias", "requirements", "require", "suite_db", "suite_schema"]
+__all__ = ["djanorm_suite_alias", "requirements", "require", "suite_databases", "suite_db", "suite_schema"]
 
 
 @pytest.fixture(scope="session")
@@ -19,10 +20,24 @@ def djanorm_suite_alias() -> str:
     return "default"
 
 
-@pytest.fixture(scope="session")
-def requirements(djanorm_suite_alias: str, djanorm_setup_databases: TestDatabases) -> Requirements:
+@pytest.fixture(scope="module")
+def requirements(djanorm_suite_alias: str) -> Requirements:
     """The capabilities of the backend under test; override to return your ``Requirements`` subclass."""
     return Requirements(djanorm_suite_alias)
+
+
+@pytest.fixture(scope="module")
+def suite_databases(djanorm_settings: dict[str, Any] | None) -> Iterator[TestDatabases]:
+    """The test databases of the module that imported the suite, from its ``djanorm_settings``.
+
+    Module-scoped (not the plugin's session fixture) so that two backends'
+    ``test_suite.py`` in one pytest run each get their own settings.
+    """
+    try:
+        with test_databases(djanorm_settings, build=False) as dbs:
+            yield dbs
+    except NoSettingsError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def require(requirements: Requirements, *names: str) -> None:
@@ -50,29 +65,29 @@ def suite_tables() -> list[str]:
     return tables
 
 
-@pytest.fixture(scope="session")
-def suite_schema(djanorm_suite_alias: str, djanorm_setup_databases: TestDatabases) -> Iterator[str]:
+@pytest.fixture(scope="module")
+def suite_schema(djanorm_suite_alias: str, suite_databases: TestDatabases) -> Iterator[str]:
     """The suite's tables, created once on the alias under test (leftovers dropped first)."""
     from dorm.migrations import create_tables
 
-    djanorm_setup_databases.activate()
+    suite_databases.activate()
     alias = djanorm_suite_alias
     _drop(alias, list(reversed(suite_tables())))
     create_tables(SUITE_MODELS, using=alias)
     yield alias
-    djanorm_setup_databases.activate()
+    suite_databases.activate()
     _drop(alias, list(reversed(suite_tables())))
 
 
 @pytest.fixture
-def suite_db(suite_schema: str, djanorm_setup_databases: TestDatabases) -> Iterator[str]:
+def suite_db(suite_schema: str, suite_databases: TestDatabases) -> Iterator[str]:
     """The alias under test with empty suite tables; rows are committed for real and deleted after the test."""
     from dorm.db.connections import connections, get_connection
 
-    djanorm_setup_databases.activate()
+    suite_databases.activate()
     alias = suite_schema
     yield alias
-    djanorm_setup_databases.activate()
+    suite_databases.activate()
     conn = get_connection(alias)
     q = connections[alias].ops.quote_name
     for table in reversed(suite_tables()):  # children first

@@ -38,6 +38,14 @@ def _table(alias: str) -> str:
 
 
 class TestSuiteRawSQL:
+    def test_runs_on_the_configured_backend(self, suite_db: str, djanorm_settings: dict[str, Any], suite_databases: Any) -> None:
+        from dorm.conf import normalize_database, settings
+
+        wanted = normalize_database(suite_db, djanorm_settings["DATABASES"][suite_db])
+        active = settings.database(suite_db)
+        assert active["ENGINE"] == wanted["ENGINE"]
+        assert active["NAME"] == suite_databases.databases[suite_db]["NAME"] != wanted["NAME"]
+
     def test_execute_with_params(self, suite_db: str) -> None:
         conn = dorm.get_connection(suite_db)
         assert conn.execute("SELECT %s, %s", [7, "seven"]) == [(7, "seven")]
