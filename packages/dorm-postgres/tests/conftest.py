@@ -31,13 +31,13 @@ def _with_db(url: str, dbname: str) -> str:
 
 def _test_db_name() -> str:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return f"dorm_test_pg_{worker}"
+    return f"dorm_test_pg_{worker}_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
 def pg_server_url() -> str:
     """The server URL with the maintenance database; skip (or fail) without a server."""
-    url = _with_db(PG_URL, urlsplit(PG_URL).path.lstrip("/") or "postgres")
+    url = _with_db(PG_URL, "postgres")  # the maintenance database, whatever DORM_TEST_PG_URL names
     try:
         with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
             conn.execute("SELECT 1")

@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Final
 import psycopg
 import psycopg_pool
 from psycopg.conninfo import make_conninfo
+from psycopg.pq import TransactionStatus
 
 from dorm.backends.base.base import BaseDatabaseWrapper
 from dorm.backends.base.connection import BaseAsyncConnection, BaseConnection
@@ -40,6 +41,7 @@ from dorm_postgres.schema import DatabaseSchemaEditor
 __all__ = ["DatabaseWrapper"]
 
 _get_running_loop: Final = asyncio._get_running_loop
+_IDLE: Final = TransactionStatus.IDLE
 _POOL_TIMEOUT_FIX: Final = (
     "Usually a connection is held too long: a leaked connection (held over an await outside its block) "
     "or a query that ran too long. Check dorm.pool_stats({alias!r}), EXPLAIN the slow query, and "
@@ -124,6 +126,7 @@ class DatabaseWrapper(BaseDatabaseWrapper):
             if not raw.closed:
                 break
             pool.putconn(raw)  # closed while idle: the pool replaces it
+        pool.count_checkout(1)
         if self._server_version is None:
             self._server_version = _version_tuple(raw.info.server_version)
         return raw
@@ -136,10 +139,23 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         # The pool rolls back a connection left in a transaction and replaces a closed one.
         assert isinstance(connection, PgConnection)
         connection.in_transaction = False
+        raw = connection.raw
+        if not raw.closed and raw.pgconn.transaction_status != _IDLE:
+            # Left in a transaction (an error or a cancel between BEGIN and its end):
+            # roll back here, quietly, instead of the pool doing it with a warning.
+            try:
+                raw.rollback()
+            except psycopg.Error:
+                raw.close()  # the pool discards a closed connection
+        self.checkin(connection.pool, raw)
+
+    def checkin(self, pool: DormSyncPool, raw: psycopg.Connection[Any]) -> None:
+        """Give ``raw`` back to ``pool`` (the pool resets, checks or discards it)."""
+        pool.count_checkout(-1)
         try:
-            connection.pool.putconn(connection.raw)
+            pool.putconn(raw)
         except psycopg_pool.PoolClosed:
-            connection.raw.close()
+            raw.close()
 
     # -- async checkout ----------------------------------------------------------
 
@@ -175,6 +191,7 @@ class DatabaseWrapper(BaseDatabaseWrapper):
             if not raw.closed:
                 break
             await pool.putconn(raw)
+        pool.count_checkout(1)
         if self._server_version is None:
             self._server_version = _version_tuple(raw.info.server_version)
         return raw
@@ -193,10 +210,21 @@ class DatabaseWrapper(BaseDatabaseWrapper):
     async def arelease(self, connection: BaseAsyncConnection, *, broken: bool = False) -> None:
         assert isinstance(connection, PgAsyncConnection)
         connection.in_transaction = False
+        raw = connection.raw
+        if not raw.closed and raw.pgconn.transaction_status != _IDLE:
+            try:
+                await raw.rollback()
+            except psycopg.Error:
+                await raw.close()
+        await self.acheckin(connection.pool, raw)
+
+    async def acheckin(self, pool: DormAsyncPool, raw: psycopg.AsyncConnection[Any]) -> None:
+        """Async twin of :meth:`checkin`."""
+        pool.count_checkout(-1)
         try:
-            await connection.pool.putconn(connection.raw)
+            await pool.putconn(raw)
         except psycopg_pool.PoolClosed:
-            await connection.raw.close()
+            await raw.close()
 
     # -- errors -------------------------------------------------------------------
 

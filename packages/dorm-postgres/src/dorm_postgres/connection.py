@@ -139,8 +139,7 @@ class PgConnection(BaseConnection):
     def _replace_dead_connection(self, error: BaseException) -> None:
         """Swap a connection the server ended for a fresh one (nothing ran on the dead one)."""
         pool = self.pool
-        dead = self.raw
-        pool.putconn(dead)  # closed: the pool discards it and opens a replacement
+        self.wrapper.checkin(pool, self.raw)  # closed: the pool discards it and opens a replacement
         pool.check()  # the rest of the idle connections were probably ended too
         self.raw = self.wrapper.checkout(pool)
 
@@ -315,7 +314,7 @@ class PgAsyncConnection(BaseAsyncConnection):
 
     async def _replace_dead_connection(self, error: BaseException) -> None:
         pool = self.pool
-        await pool.putconn(self.raw)
+        await self.wrapper.acheckin(pool, self.raw)
         await pool.check()
         self.raw = await self.wrapper.acheckout(pool)
 
