@@ -275,3 +275,26 @@ def test_statement_connection_is_set(db: str) -> None:
     stmt = executor.run(Statement("default", "SELECT 1"))
     assert stmt.connection is backend().acquire()
     assert stmt.duration > 0
+
+
+def test_unopenable_database_is_operational_error_on_both_paths(tmp_path: Path) -> None:
+    previous = dict(settings._values) if settings.configured else None
+    missing = str(tmp_path / "no" / "such" / "folder" / "db.sqlite3")
+    try:
+        dorm.configure(DATABASES={"default": {"ENGINE": "sqlite", "NAME": missing}})
+        with pytest.raises(dorm.OperationalError, match="unable to open database file"):
+            dorm.get_connection().execute("SELECT 1")
+
+        async def main() -> None:
+            with pytest.raises(dorm.OperationalError, match="unable to open database file"):
+                await dorm.get_connection().aexecute("SELECT 1")
+            stats = dorm.pool_stats()
+            assert (stats["size"], stats["in_use"]) == (0, 0)
+
+        asyncio.run(main())
+    finally:
+        dorm.close_all()
+        if previous is not None:
+            dorm.configure(**previous)
+        else:
+            settings.reset()

@@ -79,15 +79,19 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         ``track`` registers it for :meth:`close`; async connections close through their pool.
         """
         params = self.params
-        first = False
         if params.in_memory or not self._journal_mode_set:
             with self._lock:
                 if params.in_memory and self._anchor is None:
                     # Keeps the shared in-memory database alive while threads come and go.
                     self._anchor = open_raw_connection(params)
-                first = not self._journal_mode_set
-                self._journal_mode_set = True
-        raw = open_raw_connection(params, set_journal_mode=first)
+                if not self._journal_mode_set:
+                    # The first connection switches the journal mode while nobody else is connected.
+                    raw = open_raw_connection(params, set_journal_mode=True)
+                    self._journal_mode_set = True
+                else:
+                    raw = open_raw_connection(params)
+        else:
+            raw = open_raw_connection(params)
         conn = SQLiteConnection(self, raw, params.timeout)
         if track:
             self._sync_connections.add(conn)

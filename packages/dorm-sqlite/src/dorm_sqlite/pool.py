@@ -35,6 +35,7 @@ class AsyncPool:
         self._in_use = 0
         self._closed = False
         self.last_error: BaseException | None = None
+        self._opening: set[asyncio.Task[None]] = set()
 
     # -- checkout ---------------------------------------------------------------
 
@@ -171,7 +172,8 @@ class AsyncPool:
             self._hand_over(waiter, conn)
 
         task = waiter.get_loop().create_task(open_and_hand_over())
-        self._pending = task  # keep a reference until it runs
+        self._opening.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(self._opening.discard)
 
     # -- lifecycle --------------------------------------------------------------
 
