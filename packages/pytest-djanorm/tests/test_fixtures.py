@@ -199,3 +199,22 @@ def test_symptom_without_the_plugin(project: Callable[..., pytest.Pytester]) -> 
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'transactional_db' not found*"])
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_loop_scope_mismatch_is_explained(project: Callable[..., pytest.Pytester]) -> None:
+    tests = {
+        "test_loops.py": '''
+            from library.models import Author
+
+            async def test_x(atransactional_db):
+                await Author.objects.acount()
+        '''
+    }
+    pytester = project(tests=tests)
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\n"
+        "asyncio_default_test_loop_scope = function\n"
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*atransactional_db would open its transaction on the 'session'-scoped event loop*"])

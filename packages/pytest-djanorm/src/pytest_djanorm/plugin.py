@@ -162,6 +162,9 @@ async def atransactional_db(djanorm_setup_databases: TestDatabases, request: pyt
     """Async twin of ``transactional_db``: the test runs inside ``aatomic()`` on every alias, rolled back."""
     from dorm.transaction import AsyncAtomic
 
+    mismatch = _loop_scope_mismatch(request)
+    if mismatch is not None:
+        pytest.fail(mismatch, pytrace=False)
     blocks: list[AsyncAtomic] = []
     try:
         for alias in _aliases(djanorm_setup_databases):
@@ -173,6 +176,26 @@ async def atransactional_db(djanorm_setup_databases: TestDatabases, request: pyt
         end = _EndOfTest()
         for block in reversed(blocks):
             await block.__aexit__(_EndOfTest, end, None)
+
+
+def _loop_scope_mismatch(request: pytest.FixtureRequest) -> str | None:
+    """Why ``atransactional_db`` and the test would run on different event loops, if they would."""
+    try:
+        fixture_scope = request.config.getini("asyncio_default_fixture_loop_scope") or "function"
+        test_scope = request.config.getini("asyncio_default_test_loop_scope") or "function"
+    except ValueError:  # pytest-asyncio not active
+        return None
+    marker = request.node.get_closest_marker("asyncio")
+    if marker is not None and marker.kwargs.get("loop_scope"):
+        test_scope = marker.kwargs["loop_scope"]
+    if fixture_scope == test_scope:
+        return None
+    return (
+        f"atransactional_db would open its transaction on the {fixture_scope!r}-scoped event loop while "
+        f"{request.node.nodeid} runs on a {test_scope!r}-scoped one; a connection cannot move between loops. "
+        'Set asyncio_default_fixture_loop_scope = "session" and asyncio_default_test_loop_scope = "session" '
+        "(and no per-test loop_scope), so fixtures and tests share one loop."
+    )
 
 
 @pytest.fixture
