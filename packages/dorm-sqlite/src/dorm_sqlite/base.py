@@ -94,7 +94,8 @@ class DatabaseWrapper(BaseDatabaseWrapper):
             raw = open_raw_connection(params)
         conn = SQLiteConnection(self, raw, params.timeout)
         if track:
-            self._sync_connections.add(conn)
+            with self._lock:  # a WeakSet is not safe to grow while close() iterates it
+                self._sync_connections.add(conn)
         return conn
 
     # -- sync checkout ----------------------------------------------------------
@@ -146,21 +147,22 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         self._close_sync_connections()
 
     def _close_sync_connections(self) -> None:
-        for conn in list(self._sync_connections):
-            if not conn.in_transaction:
-                conn.close()
         with self._lock:
+            conns = list(self._sync_connections)
             anchor, self._anchor = self._anchor, None
             self._journal_mode_set = False
+        for conn in conns:
+            if not conn.in_transaction:
+                conn.close()
         if anchor is not None:
             anchor.close()
 
     def pool_stats(self) -> dict[str, Any]:
         stats: dict[str, Any] = {"status": "ok", "alias": self.alias, "vendor": self.vendor}
         stats.update(self.pool.stats())
-        stats["thread_connections"] = sum(
-            1 for conn in list(self._sync_connections) if not conn.closed and not conn.spare
-        )
+        with self._lock:
+            conns = list(self._sync_connections)
+        stats["thread_connections"] = sum(1 for conn in conns if not conn.closed and not conn.spare)
         return stats
 
     def server_version(self) -> tuple[int, ...]:
