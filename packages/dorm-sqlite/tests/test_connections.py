@@ -298,3 +298,28 @@ def test_unopenable_database_is_operational_error_on_both_paths(tmp_path: Path) 
             dorm.configure(**previous)
         else:
             settings.reset()
+
+
+def _workers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("dorm-sqlite-default-") and t.is_alive()]
+
+
+async def test_close_all_async_stops_the_worker_threads(file_db: str) -> None:
+    before = len(_workers())
+    conn = dorm.get_connection()
+    await asyncio.gather(*(conn.aexecute("SELECT 1") for _ in range(3)))
+    assert len(_workers()) > before
+    await dorm.close_all_async()
+    for _ in range(100):
+        if len(_workers()) == before:
+            break
+        await asyncio.sleep(0.01)
+    assert len(_workers()) == before
+
+
+def test_close_all_stops_the_worker_threads(file_db: str) -> None:
+    before = len(_workers())
+    asyncio.run(dorm.get_connection().aexecute("SELECT 1"))
+    assert len(_workers()) == before + 1
+    dorm.close_all()
+    assert len(_workers()) == before
