@@ -140,10 +140,10 @@ class TestDatabases:
 
     def destroy(self) -> None:
         """Drop what :meth:`create` made and remove the temporary folder."""
-        import psycopg
-        from psycopg import sql
-
         for config, name in self.created_pg:
+            import psycopg  # only PostgreSQL aliases need it (dorm-postgres depends on it)
+            from psycopg import sql
+
             try:
                 with psycopg.connect(**_pg_conninfo(config, "postgres"), autocommit=True) as conn:
                     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
