@@ -10,13 +10,7 @@ from typing import Any
 
 import pytest
 
-from dorm_postgres.schema import DatabaseSchemaEditor
 from pytest_djanorm.suite import *  # noqa: F403
-
-# Until dorm-postgres ships its own DDL types (identity columns, bytea, jsonb...), the base
-# schema editor's generic types cannot build the suite's tables; this skip disappears by itself then.
-_DDL_PENDING = "data_types" not in vars(DatabaseSchemaEditor)
-pytestmark = pytest.mark.skipif(_DDL_PENDING, reason="dorm-postgres's schema editor has no PostgreSQL column types yet (placeholder)")
 
 URL = os.environ.get("DORM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/dorm_suite")
 
