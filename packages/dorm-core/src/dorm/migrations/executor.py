@@ -209,7 +209,8 @@ class MigrationExecutor:
                 tx = current_transaction(self.alias)
                 assert tx is not None
                 conn = tx.sync_connection()
-                applied = key in self.applied(conn)  # re-read under the write lock: another runner may have done it
+                self.recorder.lock(conn)
+                applied = key in self.applied(conn)  # re-read under the lock: another runner may have done it
                 if applied != step.backwards:
                     self.progress(f"  {step.describe()}... skipped (already done by another run)")
                     return

@@ -19,6 +19,7 @@ __all__ = ["MigrationRecorder"]
 
 TABLE = "dorm_migrations"
 PROGRESS_TABLE = "dorm_migration_progress"
+LOCK_TABLE = "dorm_migration_lock"
 
 
 def _recorder_model() -> StandInModel:
@@ -46,6 +47,17 @@ def _progress_model() -> StandInModel:
                 StandInField("key", "CharField", max_length=255, primary_key=True, unique=True),
                 StandInField("position", "TextField"),
             ],
+            auto_created=False,
+        )
+    )
+
+
+def _lock_model() -> StandInModel:
+    return StandInModel(
+        StandInMeta(
+            db_table=LOCK_TABLE,
+            model_name="lock",
+            fields=[StandInField("id", "IntegerField", primary_key=True, unique=True), StandInField("runs", "BigIntegerField")],
             auto_created=False,
         )
     )
@@ -80,7 +92,7 @@ class MigrationRecorder:
     def ensure_schema(self, connection: BaseConnection | None = None) -> None:
         """Create the recorder tables if they do not exist yet."""
         tables = self.wrapper.introspection.table_names(connection)
-        if TABLE in tables and PROGRESS_TABLE in tables:
+        if TABLE in tables and PROGRESS_TABLE in tables and LOCK_TABLE in tables:
             return
         if connection is None:
             conn = self.wrapper.acquire()
@@ -95,7 +107,7 @@ class MigrationRecorder:
         from dorm.exceptions import DatabaseError
 
         editor = self.wrapper.schema_editor(conn)
-        for name, build in ((TABLE, _recorder_model), (PROGRESS_TABLE, _progress_model)):
+        for name, build in ((TABLE, _recorder_model), (PROGRESS_TABLE, _progress_model), (LOCK_TABLE, _lock_model)):
             if name in tables:
                 continue
             try:
@@ -104,6 +116,29 @@ class MigrationRecorder:
                 # Another `dorm migrate` created it meanwhile: fine; anything else re-raises.
                 if name not in self.wrapper.introspection.table_names(conn):
                     raise
+        try:
+            self._run(
+                f"INSERT INTO {self._q(LOCK_TABLE)} ({self._q('id')}, {self._q('runs')}) "
+                f"SELECT 1, 0 WHERE NOT EXISTS (SELECT 1 FROM {self._q(LOCK_TABLE)} WHERE {self._q('id')} = 1)",
+                fetch=FETCH_NONE,
+                connection=conn,
+            )
+        except DatabaseError:
+            pass  # a concurrent run inserted the row first
+
+    def lock(self, connection: BaseConnection) -> None:
+        """Take the row lock that serialises migrations, inside the caller's transaction.
+
+        An ``UPDATE`` of the single row of ``dorm_migration_lock`` blocks every other
+        runner's until commit on any backend with row locks (SQLite's ``BEGIN IMMEDIATE``
+        already holds the database write lock), so two ``dorm migrate`` runs never apply
+        the same migration twice, even where the backend has no advisory lock.
+        """
+        self._run(
+            f"UPDATE {self._q(LOCK_TABLE)} SET {self._q('runs')} = {self._q('runs')} + 1 WHERE {self._q('id')} = 1",
+            fetch=FETCH_NONE,
+            connection=connection,
+        )
 
     def applied_migrations(self, connection: BaseConnection | None = None) -> list[tuple[str, str]]:
         """``(app, name)`` of every applied migration, in the order they ran."""

@@ -40,7 +40,7 @@ class ColumnInfo:
 
 class BaseDatabaseIntrospection:
     #: Tables that belong to the database or to dorm itself and are never reported.
-    ignored_tables: frozenset[str] = frozenset({"dorm_migrations", "dorm_migration_progress"})
+    ignored_tables: frozenset[str] = frozenset({"dorm_migrations", "dorm_migration_progress", "dorm_migration_lock"})
     #: Live column type (normalised) -> field class name, for ``inspectdb``.
     data_types_reverse: dict[str, str] = {
         "integer": "IntegerField",
