@@ -121,3 +121,23 @@ async def test_cancellation_while_writing_in_autocommit_leaves_no_transaction(db
     # Another writer is not blocked by a leftover lock.
     await asyncio.to_thread(lambda: dorm.get_connection().execute("INSERT INTO item (name) VALUES ('t')"))
     assert await conn.aexecute("SELECT count(*) FROM item") == [(1,)]
+
+
+async def test_cancellation_during_release_waits_for_it(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The release finishes even when a cancellation arrives meanwhile; then CancelledError propagates."""
+    pool = dorm.connections["default"].pool  # type: ignore[attr-defined]
+    original = pool.release
+    releasing = asyncio.Event()
+
+    async def slow_release(conn: object, *, broken: bool) -> None:
+        releasing.set()
+        await asyncio.sleep(0.05)
+        await original(conn, broken=broken)
+
+    monkeypatch.setattr(pool, "release", slow_release)
+    task = asyncio.create_task(dorm.get_connection().aexecute("SELECT 1"))
+    await releasing.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert dorm.pool_stats()["in_use"] == 0

@@ -518,3 +518,22 @@ def test_other_context_in_the_same_thread_does_not_join_the_transaction(db: str)
         assert contextvars.Context().run(names) == []
         assert names() == ["pending"]
     assert contextvars.Context().run(names) == ["pending"]
+
+
+async def test_task_outliving_a_nested_block_joins_the_enclosing_block(db: str) -> None:
+    nested_done = asyncio.Event()
+
+    async def late() -> None:
+        await nested_done.wait()
+        assert in_atomic_block()
+        await aadd("late")
+
+    with pytest.raises(RuntimeError):
+        async with aatomic():
+            async with aatomic():
+                task = asyncio.create_task(late())
+            nested_done.set()
+            await asyncio.wait_for(task, 5)
+            assert await anames() == ["late"]
+            raise RuntimeError
+    assert await anames() == []  # it was part of the outer transaction
