@@ -218,3 +218,40 @@ def test_loop_scope_mismatch_is_explained(project: Callable[..., pytest.Pytester
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*atransactional_db would open its transaction on the 'session'-scoped event loop*"])
+
+
+def test_backend_that_creates_its_own_test_databases(project: Callable[..., pytest.Pytester]) -> None:
+    """A third-party server backend: its create/destroy_test_database hooks are used, NAME = test_<NAME>."""
+    tests = {
+        "mybackend.py": '''
+            import os
+
+            from dorm_sqlite.base import DatabaseWrapper
+
+            LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.log")
+
+            class HookedWrapper(DatabaseWrapper):
+                @staticmethod
+                def create_test_database(settings_dict):
+                    with open(LOG, "a") as log:
+                        log.write(f"create {settings_dict['NAME']}\\n")
+
+                @staticmethod
+                def destroy_test_database(settings_dict):
+                    with open(LOG, "a") as log:
+                        log.write(f"destroy {settings_dict['NAME']}\\n")
+        ''',
+        "test_hooked.py": '''
+            from library.models import Author
+
+            def test_works(db):
+                Author.objects.create(name="x")
+                assert Author.objects.count() == 1
+        ''',
+    }
+    pytester = project(tests=tests, settings=False)
+    pytester.makepyfile(
+        settings="DATABASES = {'default': {'ENGINE': 'mybackend.HookedWrapper', 'NAME': 'srv.db'}}\nINSTALLED_APPS = ['library']\n"
+    )
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
+    assert (pytester.path / "events.log").read_text().splitlines() == ["create test_srv.db", "destroy test_srv.db"]

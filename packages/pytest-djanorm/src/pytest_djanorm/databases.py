@@ -7,6 +7,9 @@ never shares a database between workers.
 * PostgreSQL: ``test_<NAME>[_<worker>]`` (or ``TEST["NAME"]``), created with
   ``CREATE DATABASE`` through an admin connection to the ``postgres``
   database with the alias's credentials; dropped at the end.
+* A backend class that defines ``create_test_database(settings_dict)`` and
+  ``destroy_test_database(settings_dict)`` (static or class methods; a
+  server database of a third party): those, with ``NAME`` set to the test name.
 * Any other backend (SQLite, DuckDB, third-party file databases): a file
   ``test_<name>[_<worker>]`` in a fresh temporary folder (or ``TEST["NAME"]``).
 """
@@ -64,6 +67,17 @@ def _pg_conninfo(config: Mapping[str, Any], dbname: str) -> dict[str, Any]:
     return info
 
 
+def _backend_hooks(config: Mapping[str, Any]) -> Any:
+    """The backend class when it creates its own test databases, else None."""
+    from dorm import plugins
+
+    plugins.kernel.ensure_loaded()
+    cls = plugins.kernel.backend_class(str(config.get("ENGINE", "")))
+    if callable(getattr(cls, "create_test_database", None)) and callable(getattr(cls, "destroy_test_database", None)):
+        return cls
+    return None
+
+
 @dataclass
 class TestDatabases:
     """The test settings derived from the real ones, and how to undo them."""
@@ -74,6 +88,7 @@ class TestDatabases:
     databases: dict[str, dict[str, Any]] = field(default_factory=dict)
     tempdir: str | None = None
     created_pg: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    created_by_backend: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 
     @classmethod
     def derive(cls, settings: Mapping[str, Any]) -> TestDatabases:
@@ -84,7 +99,7 @@ class TestDatabases:
         for alias, value in raw.items():
             config = normalize_database(alias, value)
             name = test_database_name(config)
-            if _is_postgres(config):
+            if _backend_hooks(config) is not None or _is_postgres(config):
                 config["NAME"] = name
             else:
                 if result.tempdir is None:
@@ -108,9 +123,14 @@ class TestDatabases:
         return values
 
     def create(self) -> None:
-        """Create the PostgreSQL databases (dropping leftovers of a crashed run first)."""
+        """Create the server databases: through the backend's hooks, or PostgreSQL's CREATE DATABASE (leftovers dropped first)."""
         seen: set[tuple[Any, ...]] = set()
         for config in self.databases.values():
+            hooks = _backend_hooks(config)
+            if hooks is not None:
+                hooks.create_test_database(config)
+                self.created_by_backend.append((hooks, config))
+                continue
             if not _is_postgres(config):
                 continue
             key = (config.get("HOST"), config.get("PORT"), config["NAME"])
@@ -150,6 +170,9 @@ class TestDatabases:
             except psycopg.Error:
                 pass  # the server went away: nothing left to clean
         self.created_pg.clear()
+        for hooks, config in reversed(self.created_by_backend):
+            hooks.destroy_test_database(config)
+        self.created_by_backend.clear()
         if self.tempdir is not None:
             shutil.rmtree(self.tempdir, ignore_errors=True)
             self.tempdir = None
