@@ -271,7 +271,7 @@ async def _shielded_release(backend: Any, conn: BaseAsyncConnection, broken: boo
         yielded = coro.send(None)
     except StopIteration:
         return
-    release = asyncio.ensure_future(_resume(coro, yielded))
+    release = asyncio.ensure_future(_finish(coro, yielded))
     cancelled = False
     while not release.done():
         try:
@@ -281,6 +281,11 @@ async def _shielded_release(backend: Any, conn: BaseAsyncConnection, broken: boo
     release.result()
     if cancelled:
         raise asyncio.CancelledError
+
+
+async def _finish(coro: Coroutine[Any, Any, Any], yielded: Any) -> Any:
+    # A native coroutine around the generator: asyncio (3.12+) only makes tasks of coroutines.
+    return await _resume(coro, yielded)
 
 
 @types.coroutine
