@@ -52,6 +52,7 @@ def test_settings_flag_selects_the_module(sqlite_project: Project) -> None:
     project.run("makemigrations", "--settings=prod_settings")
     project.run("migrate", "--settings", "prod_settings")
     assert "[X] 0001_initial" in project.run("showmigrations", "--settings=prod_settings").stdout
+    assert project.run("dbcheck", "--settings=prod_settings").returncode == 0
     missing = project.run("showmigrations", "--settings=nope_settings", check=1)
     assert "nope_settings" in missing.stderr and "Traceback" not in missing.stderr
 
@@ -179,3 +180,45 @@ def test_makemigrations_warns_about_not_null_without_default(sqlite_project: Pro
     failed = project.run("migrate", check=1)
     assert "NOT NULL" in failed.stderr and "Traceback" not in failed.stderr
     assert "[ ] 0002_" in project.run("showmigrations").stdout
+
+
+ONLINE = """
+import dorm
+from dorm import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("blog", "0001_initial")]
+    atomic = False
+    operations = [
+        migrations.AddFieldOnline("Item", "status", dorm.CharField(max_length=10, default="new")),
+        migrations.BackfillBatch("Item", "status", value="new", batch_size=2),
+        migrations.SetNotNullOnline("Item", "status"),
+        migrations.AddIndexConcurrently("Item", dorm.Index(fields=["status"], name="item_status_idx")),
+    ]
+"""
+
+
+def test_online_recipe_through_the_cli_prints_progress(project: Project) -> None:
+    project.write_models(MODELS)
+    project.run("makemigrations")
+    project.run("migrate")
+    for i in range(5):
+        project.sql(f"INSERT INTO blog_item (name) VALUES ('i{i}')")
+    (project.app / "migrations" / "0002_status_online.py").write_text(ONLINE)
+    out = project.run("migrate").stdout
+    assert "Backfill Item.status: 2/5 rows (40.0%)" in out and "Backfill Item.status: 5/5 rows (100.0%)" in out
+    assert "rows/s" in out and "Apply blog.0002_status_online... OK" in out
+    assert project.sql("SELECT COUNT(*) FROM blog_item WHERE status = 'new'") == [(5,)]
+    project.write_models(
+        MODELS.replace(
+            "price = dorm.DecimalField(max_digits=8, decimal_places=2, null=True)\n",
+            "price = dorm.DecimalField(max_digits=8, decimal_places=2, null=True)\n"
+            '    status = dorm.CharField(max_length=10, default="new")\n\n'
+            '    class Meta:\n        indexes = [dorm.Index(fields=["status"], name="item_status_idx")]\n',
+        )
+    )
+    assert project.run("makemigrations", "--check").returncode == 0
+    assert project.run("dbcheck").returncode == 0
+    project.run("migrate", "blog", "0001")
+    assert "status = " not in project.run("inspectdb", "blog_item").stdout
