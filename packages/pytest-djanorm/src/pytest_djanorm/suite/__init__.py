@@ -36,7 +36,7 @@ from pytest_djanorm.suite.orm import (
     TestSuiteLookups,
     TestSuiteRelations,
 )
-from pytest_djanorm.suite.raw import TestSuiteRawSQL
+from pytest_djanorm.suite.raw import TestSuiteConstraintsAndTimeouts, TestSuiteRawSQL
 from pytest_djanorm.suite.requirements import Requirements
 from pytest_djanorm.suite.schema import TestSuiteSchema
 from pytest_djanorm.suite.transactions import TestSuiteLocking, TestSuiteTransactions
@@ -45,6 +45,7 @@ __all__ = [
     "Requirements",
     "TestSuiteAggregation",
     "TestSuiteBulk",
+    "TestSuiteConstraintsAndTimeouts",
     "TestSuiteCRUD",
     "TestSuiteIteration",
     "TestSuiteLocking",

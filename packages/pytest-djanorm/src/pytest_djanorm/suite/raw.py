@@ -12,7 +12,7 @@ from pytest_djanorm.suite.fixtures import require
 from pytest_djanorm.suite.models import Author
 from pytest_djanorm.suite.requirements import Requirements
 
-__all__ = ["TestSuiteRawSQL", "in_other_thread"]
+__all__ = ["TestSuiteConstraintsAndTimeouts", "TestSuiteRawSQL", "in_other_thread"]
 
 
 def in_other_thread(fn: Any) -> Any:
@@ -104,3 +104,42 @@ class TestSuiteRawSQL:
         require(requirements, "threads")
         Author.objects.create(name="committed")
         assert in_other_thread(lambda: Author.objects.filter(name="committed").count()) == 1
+
+
+class _Timeout:
+    """A ``dorm_statement`` wrapper giving every statement of this thread a timeout."""
+
+    def __init__(self, timeout_ms: int) -> None:
+        self.timeout_ms = timeout_ms
+        self.thread = threading.get_ident()
+
+    @dorm.hookimpl
+    def dorm_statement(self, statement: Any) -> Any:
+        if threading.get_ident() == self.thread:
+            statement.timeout_ms = self.timeout_ms
+        yield
+
+
+class TestSuiteConstraintsAndTimeouts:
+    def test_foreign_key_enforced(self, suite_db: str, requirements: Requirements) -> None:
+        require(requirements, "foreign_keys")
+        q = dorm.connections[suite_db].ops.quote_name
+        with pytest.raises(dorm.IntegrityError):
+            dorm.get_connection(suite_db).execute(
+                f"INSERT INTO {q('djanorm_suite_book')} (title, pages, author_id) VALUES (%s, %s, %s)", ["orphan", 1, 987654]
+            )
+
+    def test_statement_timeout_cancels(self, suite_db: str, requirements: Requirements) -> None:
+        require(requirements, "statement_timeout")
+        slow = (
+            "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 500000000) "
+            "SELECT COUNT(*) FROM t"
+        )
+        hook = _Timeout(100)
+        dorm.plugins.kernel.register(hook)
+        try:
+            with pytest.raises(dorm.QueryCanceledError):
+                dorm.get_connection(suite_db).execute(slow)
+        finally:
+            dorm.plugins.kernel.unregister(hook)
+        assert dorm.get_connection(suite_db).execute("SELECT %s", [1]) == [(1,)]  # the connection is still good
