@@ -1,0 +1,69 @@
+"""DuckDB's dialect details on top of the core's ``BaseDatabaseOperations``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar, Final
+
+from dorm.backends.base.operations import BaseDatabaseOperations
+
+__all__ = ["DatabaseOperations"]
+
+_FORMAT_TOKEN: Final = re.compile(r"%[s%]")
+_CONVERTED_CACHE_LIMIT: Final = 512
+
+
+def _token_to_qmark(match: re.Match[str]) -> str:
+    return "?" if match.group() == "%s" else "%"
+
+
+class DatabaseOperations(BaseDatabaseOperations):
+    #: The duckdb driver uses the ``qmark`` paramstyle.
+    param_placeholder: ClassVar[str] = "?"
+
+    def __init__(self, wrapper: Any) -> None:
+        super().__init__(wrapper)
+        self._converted: dict[str, str] = {}
+
+    def convert_raw_placeholders(self, sql: str, params: Any) -> str:
+        """``%s`` -> ``?`` and ``%%`` -> ``%``; SQL run without parameters is left untouched."""
+        if params is None or "%" not in sql:
+            return sql
+        converted = self._converted.get(sql)
+        if converted is None:
+            converted = _FORMAT_TOKEN.sub(_token_to_qmark, sql)
+            if len(self._converted) >= _CONVERTED_CACHE_LIMIT:
+                self._converted.clear()
+            self._converted[sql] = converted
+        return converted
+
+    #: DuckDB has ILIKE (with ESCAPE); LIKE is case-sensitive.
+    lookup_templates: ClassVar[dict[str, str]] = {
+        **BaseDatabaseOperations.lookup_templates,
+        "icontains": "{lhs} ILIKE {rhs} ESCAPE '\\'",
+        "istartswith": "{lhs} ILIKE {rhs} ESCAPE '\\'",
+        "iendswith": "{lhs} ILIKE {rhs} ESCAPE '\\'",
+    }
+
+    def regex_lookup(self, lookup_type: str) -> str:
+        if lookup_type == "iregex":
+            return "regexp_matches(%s, %s, 'i')"
+        return "regexp_matches(%s, %s)"
+
+    _DATE_PARTS: Final = {"week_day": "(dayofweek({sql}) + 1)", "iso_week_day": "isodow({sql})", "week": "week({sql})"}
+
+    def date_extract_sql(self, lookup_type: str, sql: str) -> str:
+        template = self._DATE_PARTS.get(lookup_type)
+        if template is not None:
+            return template.format(sql=sql)
+        if lookup_type == "second":
+            return f"CAST(second({sql}) AS INTEGER)"
+        return f"CAST(EXTRACT({lookup_type.upper()} FROM {sql}) AS INTEGER)"
+
+    def explain_prefix(self, format: str | None = None, **options: Any) -> str:
+        return "EXPLAIN ANALYZE" if options.get("analyze") else "EXPLAIN"
+
+    def limit_offset_sql(self, low: int, high: int | None) -> tuple[str, list[Any]]:
+        if high is None and low:
+            return "OFFSET ?", [low]
+        return super().limit_offset_sql(low, high)

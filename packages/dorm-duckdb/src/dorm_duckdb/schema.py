@@ -1,0 +1,166 @@
+"""Schema editor for DuckDB.
+
+Types: ``bigint``/``integer`` keys, ``varchar`` text (DuckDB does not enforce
+a length, so none is declared), ``boolean``, ``double``, ``decimal(p, s)``,
+``date``, ``timestamptz``, ``time``, ``interval``, ``uuid``, ``json``,
+``blob``.
+
+Auto-increment primary keys: DuckDB has no SERIAL / IDENTITY; each auto key
+gets a sequence ``<table>_<column>_seq`` created before its table and a
+``DEFAULT nextval('<sequence>')``; the sequence is dropped with the table.
+
+What DuckDB's ``ALTER TABLE`` cannot do, and what this editor does instead:
+
+* ``ADD COLUMN`` takes no constraints: an added unique column gets a unique
+  index instead of a ``UNIQUE`` constraint, an added foreign key column is
+  not enforced (no ``REFERENCES``), and a ``NOT NULL`` added column is added
+  nullable, filled, then set ``NOT NULL``.
+* ``ADD CONSTRAINT`` does not exist: a unique constraint becomes a unique
+  index of the same name; a check constraint on an existing table raises
+  ``NotSupportedError`` (declare it when the table is created).
+* Dropping a ``UNIQUE``/``PRIMARY KEY`` constraint, or altering a table that
+  other tables reference, is refused by DuckDB (the error says so).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, ClassVar
+
+from dorm.backends.base.schema import BaseDatabaseSchemaEditor, TableView, column_of
+from dorm.exceptions import NotSupportedError
+
+__all__ = ["DatabaseSchemaEditor", "sequence_name"]
+
+
+def sequence_name(table: str, column: str) -> str:
+    """The sequence behind an auto-increment key."""
+    return f"{table}_{column}_seq"
+
+
+class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
+    data_types: ClassVar[dict[str, Any]] = {
+        **BaseDatabaseSchemaEditor.data_types,
+        "AutoField": "integer",
+        "BigAutoField": "bigint",
+        "SmallAutoField": "smallint",
+        "BinaryField": "blob",
+        "BooleanField": "boolean",
+        "CharField": "varchar",
+        "SlugField": "varchar",
+        "EmailField": "varchar",
+        "URLField": "varchar",
+        "TextField": "varchar",
+        "GenericIPAddressField": "varchar",
+        "DateTimeField": "timestamptz",
+        "DurationField": "interval",
+        "FloatField": "double",
+        "JSONField": "json",
+        "UUIDField": "uuid",
+    }
+    sql_delete_index = "DROP INDEX IF EXISTS %(name)s"
+    sql_create_sequence = "CREATE SEQUENCE IF NOT EXISTS %(name)s"
+    sql_delete_sequence = "DROP SEQUENCE IF EXISTS %(name)s"
+
+    def quote_value(self, value: Any) -> str:
+        import uuid
+
+        if isinstance(value, uuid.UUID):
+            return f"'{value}'"
+        return super().quote_value(value)
+
+    # -- auto-increment keys ------------------------------------------------------
+
+    def _auto_pk(self, view: TableView) -> Any:
+        pk = view.pk
+        if pk is not None and pk.get_internal_type() in self.auto_field_types:
+            return pk
+        return None
+
+    def column_sql(
+        self, model: Any, field: Any, *, include_default: bool = False, inline_fk: bool = True
+    ) -> str | None:
+        sql = super().column_sql(model, field, include_default=include_default, inline_fk=inline_fk)
+        if sql is not None and field.primary_key and field.get_internal_type() in self.auto_field_types:
+            seq = sequence_name(model._meta.db_table, column_of(field)).replace("'", "''")
+            sql = sql.replace(" NOT NULL PRIMARY KEY", f" DEFAULT nextval('{seq}') NOT NULL PRIMARY KEY", 1)
+        return sql
+
+    def create_model(self, model: Any) -> None:
+        pk = self._auto_pk(TableView.of(model))
+        if pk is not None:
+            self.execute(
+                self.sql_create_sequence % {"name": self.quote_name(sequence_name(model._meta.db_table, column_of(pk)))}
+            )
+        super().create_model(model)
+
+    def delete_model(self, model: Any) -> None:
+        super().delete_model(model)
+        pk = self._auto_pk(TableView.of(model))
+        if pk is not None:
+            self.execute(
+                self.sql_delete_sequence % {"name": self.quote_name(sequence_name(model._meta.db_table, column_of(pk)))}
+            )
+
+    # -- what DuckDB's ALTER TABLE cannot do --------------------------------------
+
+    def add_field(self, model: Any, field: Any) -> None:
+        if getattr(field, "many_to_many", False):
+            super().add_field(model, field)
+            return
+        plain = copy.copy(field)
+        plain.unique = False
+        plain.null = True
+        view = TableView.of(model)
+        table = self.quote_name(view.db_table)
+        column = self.quote_name(column_of(field))
+        definition = self.column_sql(model, plain, inline_fk=False)
+        if definition is None:
+            return
+        default = self.db_default_sql(field)
+        if default is None and not field.null:
+            value = self.effective_default(field)
+            if value is not None:
+                default = self.quote_value(value)
+        if default is not None and "DEFAULT" not in definition:
+            definition += f" DEFAULT {default}"
+        self.execute(self.sql_create_column % {"table": table, "definition": definition})
+        if not field.null:
+            self.execute(
+                self.sql_alter_column % {"table": table, "changes": self.sql_alter_column_not_null % {"column": column}}
+            )
+            if self.db_default_sql(field) is None and default is not None:
+                self._drop_default(view, field)
+        if field.unique and not field.primary_key:
+            self.execute(
+                self.sql_create_index
+                % {
+                    "unique": " UNIQUE",
+                    "name": self.quote_name(f"{view.db_table}_{column_of(field)}_uniq"),
+                    "table": table,
+                    "columns": column,
+                    "condition": "",
+                }
+            )
+        for sql in self.field_indexes_sql(view, field):
+            self.execute(sql)
+
+    def add_constraint(self, model: Any, constraint: Any) -> None:
+        view = TableView.of(model)
+        kind = self.constraint_kind(constraint)
+        if kind == "unique":
+            self.execute(self.index_sql(view, constraint, unique=True))
+            return
+        if self.constraint_body(view, constraint) is not None:
+            raise NotSupportedError(
+                f"DuckDB cannot add the constraint {constraint.name!r} to the existing table {view.db_table!r} "
+                "(ALTER TABLE ... ADD CONSTRAINT is not supported). Declare it in the migration that creates "
+                "the table, or recreate the table with it."
+            )
+        super().add_constraint(model, constraint)
+
+    def remove_constraint(self, model: Any, constraint: Any) -> None:
+        if self.constraint_kind(constraint) == "unique":
+            self.execute(self.sql_delete_index % {"name": self.quote_name(constraint.name)})
+            return
+        super().remove_constraint(model, constraint)
