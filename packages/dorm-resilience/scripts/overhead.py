@@ -71,7 +71,10 @@ def main() -> None:
         environ.update(env)
         proc = subprocess.run(
             [sys.executable, __file__, "plugins" if mode == "plugins" else "bare"],
-            env=environ, capture_output=True, text=True, check=True,
+            env=environ,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         out[mode] = json.loads(proc.stdout)
     base = out["no plugins"]["idle"]

@@ -25,7 +25,9 @@ PG_URL = os.environ.get("DORM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:543
 REQUIRE_PG = os.environ.get("DORM_TEST_REQUIRE_POSTGRES") == "1"
 
 #: SQLite needs a CPU-bound statement to be slow: counting a recursive CTE.
-SQLITE_SLOW = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 300000000) SELECT count(*) FROM r"
+SQLITE_SLOW = (
+    "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 300000000) SELECT count(*) FROM r"
+)
 PG_SLOW = "SELECT pg_sleep(5)"
 
 

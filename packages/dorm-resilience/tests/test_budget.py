@@ -192,8 +192,12 @@ def test_warn_mode_logs_instead_of_raising(backend: str, caplog: pytest.LogCaptu
 
 
 def test_warn_mode_timeout_does_not_cancel(backend: str, caplog: pytest.LogCaptureFixture) -> None:
-    sql = "SELECT pg_sleep(0.2)" if backend == "postgres" else (
-        "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 3000000) SELECT count(*) FROM r"
+    sql = (
+        "SELECT pg_sleep(0.2)"
+        if backend == "postgres"
+        else (
+            "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 3000000) SELECT count(*) FROM r"
+        )
     )
     with caplog.at_level(logging.WARNING, logger="dorm.resilience"):
         with dorm.budget(timeout_ms=1, on_exceed="warn"):

@@ -18,7 +18,6 @@ from dorm_resilience import CircuitBreaker, CircuitState, circuit_breaker
 from dorm_resilience.circuit import get_breakers
 
 
-
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -263,7 +262,12 @@ def test_circuit_breaker_is_process_wide_by_name(caplog: pytest.LogCaptureFixtur
 
 def test_defaults() -> None:
     cb = dorm.circuit_breaker("defaults-test")
-    assert (cb.failure_threshold, cb.cooldown, cb.success_threshold, cb.expected) == (5, 30.0, 1, (dorm.OperationalError,))
+    assert (cb.failure_threshold, cb.cooldown, cb.success_threshold, cb.expected) == (
+        5,
+        30.0,
+        1,
+        (dorm.OperationalError,),
+    )
 
 
 @pytest.mark.parametrize(

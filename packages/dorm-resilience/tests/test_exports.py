@@ -28,8 +28,16 @@ def test_names_on_dorm_are_the_packages_objects() -> None:
 
 def test_package_exports() -> None:
     for name in (
-        "budget", "Budget", "circuit_breaker", "CircuitBreaker", "NPlusOneDetector", "assert_no_nplusone",
-        "BudgetExceeded", "CircuitOpenError", "NPlusOneError", "QueryCanceledError",
+        "budget",
+        "Budget",
+        "circuit_breaker",
+        "CircuitBreaker",
+        "NPlusOneDetector",
+        "assert_no_nplusone",
+        "BudgetExceeded",
+        "CircuitOpenError",
+        "NPlusOneError",
+        "QueryCanceledError",
     ):
         assert name in dorm_resilience.__all__
         assert getattr(dorm_resilience, name) is not None

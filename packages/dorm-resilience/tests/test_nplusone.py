@@ -249,7 +249,9 @@ def test_wrapper_registered_only_while_a_detector_is_active(backend: str) -> Non
     from dorm.contrib.nplusone import NPlusOneDetector
 
     def registered() -> bool:
-        return any(getattr(w, "__qualname__", "").startswith("_DetectorHook") for w in plugins.kernel.statement_wrappers())
+        return any(
+            getattr(w, "__qualname__", "").startswith("_DetectorHook") for w in plugins.kernel.statement_wrappers()
+        )
 
     assert not registered()
     with NPlusOneDetector():

@@ -16,7 +16,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from dorm.exceptions import BudgetExceeded, CircuitOpenError, NPlusOneError, QueryCanceledError
-
 from dorm_resilience.budget import Budget, budget
 from dorm_resilience.circuit import CircuitBreaker, CircuitState, circuit_breaker
 

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, final
 
 from dorm.exceptions import BudgetExceeded, QueryCanceledError
 from dorm.plugins import hookimpl
-
 from dorm_resilience._slots import HookSlot
 
 if TYPE_CHECKING:

@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 
 from dorm.exceptions import BudgetExceeded, CircuitOpenError, ImproperlyConfigured, OperationalError, QueryCanceledError
 from dorm.plugins import hookimpl
-
 from dorm_resilience._slots import HookSlot
 
 if TYPE_CHECKING:
@@ -117,16 +116,22 @@ class CircuitBreaker:
         clock: Clock = time.monotonic,
     ) -> None:
         if not isinstance(failure_threshold, int) or failure_threshold < 1:
-            raise ValueError(f"circuit_breaker({name!r}): failure_threshold must be an int >= 1, not {failure_threshold!r}.")
+            raise ValueError(
+                f"circuit_breaker({name!r}): failure_threshold must be an int >= 1, not {failure_threshold!r}."
+            )
         if not isinstance(success_threshold, int) or success_threshold < 1:
-            raise ValueError(f"circuit_breaker({name!r}): success_threshold must be an int >= 1, not {success_threshold!r}.")
+            raise ValueError(
+                f"circuit_breaker({name!r}): success_threshold must be an int >= 1, not {success_threshold!r}."
+            )
         if not isinstance(cooldown, (int, float)) or cooldown < 0:
             raise ValueError(f"circuit_breaker({name!r}): cooldown must be a number of seconds >= 0, not {cooldown!r}.")
         if isinstance(expected, type):
             expected = (expected,)
         expected = tuple(expected)
         if not expected or not all(isinstance(e, type) and issubclass(e, BaseException) for e in expected):
-            raise ValueError(f"circuit_breaker({name!r}): expected must be a tuple of exception classes, not {expected!r}.")
+            raise ValueError(
+                f"circuit_breaker({name!r}): expected must be a tuple of exception classes, not {expected!r}."
+            )
         self.name = name
         self.failure_threshold = failure_threshold
         self.cooldown = float(cooldown)
@@ -193,7 +198,9 @@ class CircuitBreaker:
 
     def _promote(self) -> None:
         if self._state is CircuitState.OPEN and self._clock() >= self._opened_at + self.cooldown:
-            self._transition(CircuitState.HALF_OPEN, f"cooldown of {self.cooldown:g} s passed; admitting one trial call")
+            self._transition(
+                CircuitState.HALF_OPEN, f"cooldown of {self.cooldown:g} s passed; admitting one trial call"
+            )
 
     # -- admission and outcomes -------------------------------------------------
 
@@ -428,8 +435,7 @@ def _alias_params(alias: str, raw: Any) -> dict[str, Any]:
     unknown = set(raw) - _ALIAS_KEYS
     if unknown:
         raise ImproperlyConfigured(
-            f"DATABASES[{alias!r}]['CIRCUIT_BREAKER'] has unknown keys {sorted(unknown)}; "
-            f"use {sorted(_ALIAS_KEYS)}."
+            f"DATABASES[{alias!r}]['CIRCUIT_BREAKER'] has unknown keys {sorted(unknown)}; use {sorted(_ALIAS_KEYS)}."
         )
     params = dict(raw)
     if "expected" in params:

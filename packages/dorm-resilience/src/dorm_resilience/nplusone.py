@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 from dorm.exceptions import NPlusOneError
 from dorm.plugins import hookimpl
-
 from dorm_resilience._slots import HookSlot
 
 if TYPE_CHECKING:
@@ -146,8 +145,8 @@ def _suggest(template: str, origin: str | None, relation_kind: str | None) -> st
                 "queryset that feeds the loop (one extra query for all rows)."
             )
         return (
-            f"{model}.{attr} is loaded once per row: add .select_related(\"{attr}\") to the {model} queryset "
-            f"if it is a foreign key or one-to-one, or .prefetch_related(\"{attr}\") if it is a reverse or "
+            f'{model}.{attr} is loaded once per row: add .select_related("{attr}") to the {model} queryset '
+            f'if it is a foreign key or one-to-one, or .prefetch_related("{attr}") if it is a reverse or '
             "many-to-many relation."
         )
     table = _table_of(template)
@@ -188,6 +187,7 @@ def _relation_kind(stmt: Statement) -> str | None:
 # --------------------------------------------------------------------------
 # the detector
 # --------------------------------------------------------------------------
+
 
 @final
 class _Tally:
@@ -372,4 +372,3 @@ def assert_no_nplusone(threshold: int = 5, ignore: Iterable[str | re.Pattern[str
     times inside the block.
     """
     return NPlusOneDetector(threshold=threshold, raise_on_detect=True, ignore=ignore)
-
