@@ -1,15 +1,24 @@
 """Row-level multi-tenancy for djanorm.
 
-Not implemented yet in this version: the distribution is installable and
-registers its (still empty) plugin in the ``djanorm.plugins`` entry point
-group.  Coming: ``TenantModel`` (a tenant column on every row),
-``current_tenant(tid)`` (sync and async context manager), the per-query
-tenant filter and insert stamping through the ``dorm_query_pre_compile``
-hook, ``NoActiveTenantError`` when no tenant is active, and the explicit
-cross-tenant manager ``Model.unscoped``.  Until then ``dorm.TenantModel``
-raises :class:`dorm.MissingPluginError`.
+``class Invoice(TenantModel)`` gets a ``tenant_id`` column; inside
+``with current_tenant(tid):`` (or ``async with``) every query on it is
+filtered to ``tid`` and every insert stamped with it; without an active
+tenant any query raises :class:`NoActiveTenantError`; ``Invoice.unscoped``
+is the explicit cross-tenant manager.  See ``docs/tenancy.md``.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from dorm.exceptions import NoActiveTenantError
+from dorm_tenancy.context import current_tenant, get_current_tenant
+from dorm_tenancy.errors import CrossTenantWriteError
+from dorm_tenancy.models import TenantModel, UnscopedManager
+
+__all__ = [
+    "CrossTenantWriteError",
+    "NoActiveTenantError",
+    "TenantModel",
+    "UnscopedManager",
+    "current_tenant",
+    "get_current_tenant",
+]

@@ -1,9 +1,24 @@
 """The ``tenancy`` entry of the ``djanorm.plugins`` group.
 
-No hooks yet: loading this module registers nothing that runs.  The tenancy
-filter (``dorm_query_pre_compile``), insert stamping (``dorm_pre_save``,
-``dorm_pre_bulk_write``) and the public names (``dorm_public_names``) come
-with the implementation.
+Only the public names live here: the per-query hooks (:mod:`dorm_tenancy.scope`)
+are registered when the first ``TenantModel`` subclass is defined, so an
+application without tenant models pays nothing per query.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dorm import hookimpl
+
+
+@hookimpl
+def dorm_public_names() -> Mapping[str, Any]:
+    import dorm_tenancy
+
+    return {
+        "TenantModel": dorm_tenancy.TenantModel,
+        "current_tenant": dorm_tenancy.current_tenant,
+        "get_current_tenant": dorm_tenancy.get_current_tenant,
+    }

@@ -116,15 +116,21 @@ def op_save(
             fields = [f for f in fields if f.attname in data]
         marker = _db_default_marker()
         values = []
+        raw_values = []
         cols = []
         for f in fields:
             value = f.pre_save(instance, False)
             if value is marker:
                 continue
             cols.append(f)
+            raw_values.append(value)
             values.append(f.get_db_prep_value(value, wrapper))
         rowcount = 1
-        if cols:
+        if cols and _kernel.implemented("dorm_query_pre_compile"):
+            # a plugin may filter the UPDATE (tenancy): build it as a Query so the hook sees it
+            done = yield _hooked_save_update(cls, alias, cols, raw_values, pk_val)
+            rowcount = done.rowcount
+        elif cols:
             key = ("save-update", cls, tuple(f.column for f in cols))
             sql = wrapper.compile_cache.get(key)
             if sql is None:
@@ -155,6 +161,22 @@ def op_save(
         yield from _send(
             "post_save", cls, instance=instance, created=created, raw=raw, using=alias, update_fields=fields_set
         )
+
+
+def _hooked_save_update(cls: Any, alias: str, cols: list[Any], raw_values: list[Any], pk_val: Any) -> Statement:
+    """The ``save()`` UPDATE as a Query passed through ``dorm_query_pre_compile``."""
+    from dorm.expressions import Q, Value
+    from dorm.models.query import QuerySet
+    from dorm.sql.query import UPDATE, Query
+
+    q = Query(cls)
+    q.kind = UPDATE
+    q.default_ordering = False
+    q.order_by = ()
+    q.add_q(Q(pk=pk_val))
+    q.update_values = [(f, Value(v, f)) for f, v in zip(cols, raw_values, strict=True)]
+    stmt, _plan = QuerySet(cls, using=alias)._statement(q, alias, FETCH_NONE)
+    return stmt
 
 
 def _insert_hook(model: Any, objs: list[Any], alias: str) -> None:

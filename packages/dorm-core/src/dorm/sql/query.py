@@ -195,6 +195,7 @@ class Query:
         "update_values",
         "group_by",
         "used_many",
+        "tags",
     )
 
     def __init__(self, model: Any, alias_prefix: str | None = None) -> None:
@@ -234,6 +235,9 @@ class Query:
         self.group_by: tuple[Expression, ...] | None = None
         #: a name walked through a multi-valued relation (reverse FK / M2M)
         self.used_many = False
+        #: plugin markers that travel with clones and subqueries but never reach the SQL
+        #: (tenancy tags ``Model.unscoped`` querysets so its pre-compile hook leaves them alone)
+        self.tags: frozenset[str] = frozenset()
 
     # -- copying -------------------------------------------------------------
 
@@ -273,6 +277,7 @@ class Query:
         q.update_values = list(self.update_values)
         q.group_by = self.group_by
         q.used_many = self.used_many
+        q.tags = self.tags
         return q
 
     def relabeled(self, prefix: str, outer_mapping: dict[str, str] | None = None) -> Query:
