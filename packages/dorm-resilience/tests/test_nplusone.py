@@ -420,3 +420,31 @@ async def test_seed_async_orm(orm: str) -> None:
     async with NPlusOneDetector(threshold=5) as detector:
         names = [a.publisher.name async for a in Author.objects.select_related("publisher")]
     assert len(names) == 8 and sum(detector.counts.values()) == 1
+
+
+# -- budgets and per-alias breakers on the ORM (the models above) -------------------------------------
+
+
+def test_budget_rows_on_a_queryset(orm: str) -> None:
+    with pytest.raises(dorm.BudgetExceeded, match=r"Query returned 8 rows, exceeds active budget \(max_rows=5\)"):
+        with dorm.budget(max_rows=5):
+            list(Author.objects.all())
+    with dorm.budget(max_rows=5):  # the seed's fix: tighten the filter / limit
+        assert len(Author.objects.order_by("id")[:5]) == 5
+        assert Author.objects.filter(name="author 3").count() == 1
+
+
+async def test_budget_rows_on_an_async_queryset(orm: str) -> None:
+    with pytest.raises(dorm.BudgetExceeded, match="Query returned 8 rows"):
+        async with dorm.budget(max_rows=5):
+            [a async for a in Author.objects.all()]
+    async with dorm.budget(max_rows=5):
+        assert len([a async for a in Author.objects.filter(name__in=["author 1", "author 2"])]) == 2
+
+
+def test_budget_max_queries_catches_the_n_plus_one(orm: str) -> None:
+    with pytest.raises(dorm.BudgetExceeded, match=r"max_queries=3"):
+        with dorm.budget(max_queries=3):
+            [a.publisher.name for a in Author.objects.all()]
+    with dorm.budget(max_queries=1):
+        [a.publisher.name for a in Author.objects.select_related("publisher")]

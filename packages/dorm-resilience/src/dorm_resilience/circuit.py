@@ -125,9 +125,8 @@ class CircuitBreaker:
             )
         if not isinstance(cooldown, (int, float)) or cooldown < 0:
             raise ValueError(f"circuit_breaker({name!r}): cooldown must be a number of seconds >= 0, not {cooldown!r}.")
-        if isinstance(expected, type):
-            expected = (expected,)
-        expected = tuple(expected)
+        given: Any = expected
+        expected = (given,) if isinstance(given, type) else tuple(given)  # a single class is forgiven
         if not expected or not all(isinstance(e, type) and issubclass(e, BaseException) for e in expected):
             raise ValueError(
                 f"circuit_breaker({name!r}): expected must be a tuple of exception classes, not {expected!r}."
@@ -349,7 +348,7 @@ def circuit_breaker(
     call for a name fixes its configuration; a later call with different
     parameters returns the same breaker unchanged and logs a WARNING.
     """
-    given = {
+    given: dict[str, Any] = {
         key: value
         for key, value in (
             ("failure_threshold", failure_threshold),
