@@ -202,7 +202,12 @@ def test_subqueries_are_filtered(alias: str, data: Any) -> None:
         inner = Invoice.objects.filter(amount__gte=20).values("customer")
         assert sorted(c.name for c in Customer.objects.filter(pk__in=inner)) == ["c1-t1", "c2-t1"]
         assert Customer.objects.exclude(invoices__amount=10).count() == 1
-        # the queryset used as subquery is not changed by being filtered
+        # uncorrelated subqueries: only this tenant's rows can answer them
+        assert not Region.objects.filter(Exists(Customer.objects.filter(name="c1-t2"))).exists()
+        assert Region.objects.filter(Exists(Customer.objects.filter(name="c1-t1"))).exists()
+        top_all = Invoice.objects.order_by("-amount").values("amount")[:1]
+        assert set(Invoice.objects.annotate(mx=Subquery(top_all)).values_list("mx", flat=True)) == {30}
+        assert Region.objects.filter(pk__in=Customer.objects.filter(name="c1-t3").values("region")).count() == 0
         assert Region.objects.filter(Exists(Customer.objects.filter(region=OuterRef("pk")))).count() == 1
     unscoped_inner = Invoice.unscoped.filter(amount=90).values("customer")
     with current_tenant(1):

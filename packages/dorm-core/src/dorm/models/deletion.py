@@ -34,6 +34,15 @@ def op_delete_queryset(qs: Any, alias: str, instances: list[Any] | None = None) 
     from dorm.models.query import QuerySet
 
     model = qs.model
+    tags = qs.query.tags
+
+    def new_qs(m: Any, using: str) -> Any:
+        """A queryset of the collector; it carries ``qs``'s plugin tags (an unscoped delete cascades unscoped)."""
+        out = QuerySet(m, using=using)
+        if tags:
+            out.query.tags = tags
+        return out
+
     pks = yield from _pk_list(qs.using(alias))
     if not pks:
         return 0, {}
@@ -54,7 +63,7 @@ def op_delete_queryset(qs: Any, alias: str, instances: list[Any] | None = None) 
             if name == "DO_NOTHING":
                 continue
             related = rel.related_model
-            related_qs = QuerySet(related, using=alias).filter(**{f"{field.name}__in": current_pks})
+            related_qs = new_qs(related, using=alias).filter(**{f"{field.name}__in": current_pks})
             rel_pks = yield from _pk_list(related_qs)
             if not rel_pks:
                 continue
@@ -67,7 +76,7 @@ def op_delete_queryset(qs: Any, alias: str, instances: list[Any] | None = None) 
                         order.append(related)
                     pending.append((related, new))
             elif name == "PROTECT":
-                objs = yield from QuerySet(related, using=alias).filter(pk__in=rel_pks)._op_fetch()
+                objs = yield from new_qs(related, using=alias).filter(pk__in=rel_pks)._op_fetch()
                 raise ProtectedError(
                     f"Cannot delete some {model.__name__} rows: {len(objs)} {related.__name__} row(s) reference them "
                     f"through the protected foreign key {related.__name__}.{field.name} (on_delete=PROTECT). "
@@ -88,7 +97,7 @@ def op_delete_queryset(qs: Any, alias: str, instances: list[Any] | None = None) 
     for related, field, rel_pks in restricted:
         remaining = [p for p in rel_pks if p not in set(doomed.get(related, ()))]
         if remaining:
-            objs = yield from QuerySet(related, using=alias).filter(pk__in=remaining)._op_fetch()
+            objs = yield from new_qs(related, using=alias).filter(pk__in=remaining)._op_fetch()
             raise RestrictedError(
                 f"Cannot delete some {model.__name__} rows: {len(objs)} {related.__name__} row(s) reference them "
                 f"through {related.__name__}.{field.name} (on_delete=RESTRICT) and are not deleted by a cascade.",
@@ -97,7 +106,7 @@ def op_delete_queryset(qs: Any, alias: str, instances: list[Any] | None = None) 
     for related, field, value, rel_pks in updates:
         alive = [p for p in rel_pks if p not in set(doomed.get(related, ()))]
         if alive:
-            yield from QuerySet(related, using=alias).filter(pk__in=alive)._op_update({field.name: value})
+            yield from new_qs(related, using=alias).filter(pk__in=alive)._op_update({field.name: value})
     # instances for signals (only when someone listens)
     want_signals = _signal("pre_delete") is not None or _signal("post_delete") is not None
     loaded: dict[Any, list[Any]] = {}
@@ -106,7 +115,7 @@ def op_delete_queryset(qs: Any, alias: str, instances: list[Any] | None = None) 
             if m is model and instances is not None:
                 loaded[m] = instances
             else:
-                loaded[m] = yield from QuerySet(m, using=alias).filter(pk__in=doomed[m])._op_fetch()
+                loaded[m] = yield from new_qs(m, using=alias).filter(pk__in=doomed[m])._op_fetch()
             for obj in loaded[m]:
                 yield from _send("pre_delete", m, instance=obj, using=alias)
     counts: dict[str, int] = {}
@@ -116,7 +125,7 @@ def op_delete_queryset(qs: Any, alias: str, instances: list[Any] | None = None) 
         deleted = 0
         size = 500
         for start in range(0, len(ids), size):
-            q = QuerySet(m, using=alias).filter(pk__in=ids[start : start + size])
+            q = new_qs(m, using=alias).filter(pk__in=ids[start : start + size])
             deleted += yield from _op_raw_delete(q, alias)
         if deleted:
             counts[_label(m)] = deleted
