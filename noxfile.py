@@ -65,7 +65,9 @@ PACKAGES: dict[str, Package] = {
     "dorm-postgres": Package(
         "packages/dorm-postgres", "dorm_postgres", requires=("dorm-core",), test_requires=("pytest-djanorm",)
     ),
-    "dorm-duckdb": Package("packages/dorm-duckdb", "dorm_duckdb", requires=("dorm-core",)),
+    "dorm-duckdb": Package(
+        "packages/dorm-duckdb", "dorm_duckdb", requires=("dorm-core",), test_requires=("pytest-djanorm",)
+    ),
     "dorm-tenancy": Package(
         "packages/dorm-tenancy", "dorm_tenancy", requires=("dorm-core",), test_requires=("dorm-sqlite", "dorm-postgres")
     ),

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, Final
 
 from dorm.backends.base.introspection import BaseDatabaseIntrospection, ColumnInfo
@@ -29,7 +28,6 @@ _TYPE_ALIASES: Final = {
     "bool": "boolean",
     "bytea": "blob",
 }
-_INDEX_COLUMN: Final = re.compile(r'"?([^",\[\]]+?)"?\s*$')
 
 
 class DatabaseIntrospection(BaseDatabaseIntrospection):
@@ -115,12 +113,13 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
 
 
 def _index_columns(expressions: Any) -> list[str]:
-    """``duckdb_indexes().expressions`` (a list, or its text ``[a, "b"]``) as column names."""
-    items = expressions if isinstance(expressions, list) else str(expressions or "").strip("[]").split(",")
+    """``duckdb_indexes().expressions`` (a list, or its text ``[a, '"b c"']``) as column names."""
+    items = expressions if isinstance(expressions, list) else str(expressions or "").strip().strip("[]").split(",")
     columns: list[str] = []
     for item in items:
-        text = str(item).strip()
-        match = _INDEX_COLUMN.match(text)
-        if text and match is not None:
-            columns.append(match.group(1).replace('""', '"'))
+        text = str(item).strip().strip("'").strip()
+        if text.startswith('"') and text.endswith('"') and len(text) > 1:
+            text = text[1:-1].replace('""', '"')
+        if text:
+            columns.append(text)
     return columns

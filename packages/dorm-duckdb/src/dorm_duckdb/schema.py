@@ -18,17 +18,26 @@ What DuckDB's ``ALTER TABLE`` cannot do, and what this editor does instead:
 * ``ADD CONSTRAINT`` does not exist: a unique constraint becomes a unique
   index of the same name; a check constraint on an existing table raises
   ``NotSupportedError`` (declare it when the table is created).
-* Dropping a ``UNIQUE``/``PRIMARY KEY`` constraint, or altering a table that
-  other tables reference, is refused by DuckDB (the error says so).
+* A table with indexes (``CREATE INDEX``: ``db_index``, ``Meta.indexes``,
+  unique columns added later) refuses every ``ALTER`` but ``ADD COLUMN`` and
+  ``SET DEFAULT``.  So renaming, retyping, changing nullability, dropping a
+  column and renaming the table drop the table's indexes first and create
+  them again afterwards (on the renamed columns; an index on a dropped
+  column goes with it; ``DESC`` order is not kept).
+* Dropping a ``UNIQUE``/``PRIMARY KEY`` constraint declared with the table
+  is refused by DuckDB (the error says so).
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from dorm.backends.base.schema import BaseDatabaseSchemaEditor, TableView, column_of
 from dorm.exceptions import NotSupportedError
+from dorm_duckdb.introspection import _index_columns
 
 __all__ = ["DatabaseSchemaEditor", "sequence_name"]
 
@@ -136,7 +145,7 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
                 self.sql_create_index
                 % {
                     "unique": " UNIQUE",
-                    "name": self.quote_name(f"{view.db_table}_{column_of(field)}_uniq"),
+                    "name": self.quote_name(self._unique_index_name(view.db_table, column_of(field))),
                     "table": table,
                     "columns": column,
                     "condition": "",
@@ -164,3 +173,90 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
             self.execute(self.sql_delete_index % {"name": self.quote_name(constraint.name)})
             return
         super().remove_constraint(model, constraint)
+
+    # -- ALTER on tables with indexes ------------------------------------------------
+
+    @contextmanager
+    def _indexes_set_aside(
+        self,
+        table: str,
+        renames: dict[str, str] | None = None,
+        dropped: str | None = None,
+        new_table: str | None = None,
+        skip: frozenset[str] = frozenset(),
+    ) -> Iterator[None]:
+        """Drop ``table``'s indexes around an ALTER DuckDB refuses while they exist, then recreate them."""
+        if self.collect_sql or self.connection is None:
+            yield  # nothing to read the live indexes from: the plain ALTER is shown
+            return
+        indexes = self.query(
+            "SELECT index_name, is_unique, expressions FROM duckdb_indexes() "
+            "WHERE table_name = ? AND schema_name = 'main' AND database_name = current_database()",
+            [table],
+        )
+        for name, _, _ in indexes:
+            self.execute(self.sql_delete_index % {"name": self.quote_name(name)})
+        yield
+        renames = renames or {}
+        for name, unique, expressions in indexes:
+            columns = _index_columns(expressions)
+            if (dropped is not None and dropped in columns) or name in skip:
+                continue
+            self.execute(
+                self.sql_create_index
+                % {
+                    "unique": " UNIQUE" if unique else "",
+                    "name": self.quote_name(name),
+                    "table": self.quote_name(new_table or table),
+                    "columns": ", ".join(self.quote_name(renames.get(c, c)) for c in columns),
+                    "condition": "",
+                }
+            )
+
+    def rename_field(self, model: Any, old_field: Any, new_field: Any) -> None:
+        old_col, new_col = column_of(old_field), column_of(new_field)
+        if old_col == new_col:
+            return
+        with self._indexes_set_aside(model._meta.db_table, renames={old_col: new_col}):
+            super().rename_field(model, old_field, new_field)
+
+    def alter_field(self, model: Any, old_field: Any, new_field: Any) -> None:
+        if getattr(old_field, "many_to_many", False) or getattr(new_field, "many_to_many", False):
+            return
+        view = TableView.of(model)
+        skip: set[str] = set()
+        if self.field_indexes_sql(view, old_field) and not self.field_indexes_sql(view, new_field):
+            skip.add(self.fk_index_name(view, old_field))  # the change removes this index
+        if old_field.unique and not new_field.unique:
+            skip.add(self._unique_index_name(view.db_table, column_of(old_field)))
+        renames = {column_of(old_field): column_of(new_field)}
+        with self._indexes_set_aside(view.db_table, renames=renames, skip=frozenset(skip)):
+            super().alter_field(model, old_field, new_field)
+
+    def _unique_index_name(self, table: str, column: str) -> str:
+        return f"{table}_{column}_uniq"
+
+    def _drop_unique_column(self, view: TableView, field: Any) -> None:
+        """A unique index (added by :meth:`add_field`) is dropped; a declared UNIQUE constraint cannot be."""
+        constraints = self.wrapper.introspection.get_constraints(view.db_table, connection=self.connection)
+        for name, info in constraints.items():
+            if info.get("unique") and not info.get("primary_key") and info.get("columns") == [column_of(field)]:
+                if info.get("index"):
+                    self.execute(self.sql_delete_index % {"name": self.quote_name(name)})
+                else:
+                    raise NotSupportedError(
+                        f"DuckDB cannot drop the UNIQUE constraint of {view.db_table}.{column_of(field)} "
+                        "(ALTER TABLE ... DROP CONSTRAINT is not supported). Recreate the table without it "
+                        "(a new model + data copy migration)."
+                    )
+
+    def remove_field(self, model: Any, field: Any) -> None:
+        if getattr(field, "many_to_many", False):
+            super().remove_field(model, field)
+            return
+        with self._indexes_set_aside(model._meta.db_table, dropped=column_of(field)):
+            super().remove_field(model, field)
+
+    def alter_db_table(self, model: Any, old_db_table: str, new_db_table: str) -> None:
+        with self._indexes_set_aside(old_db_table, new_table=new_db_table):
+            super().alter_db_table(model, old_db_table, new_db_table)
