@@ -38,8 +38,7 @@ def _wait_until(predicate: Any, timeout: float = 3.0) -> bool:
 def _active_sleeps(pg: Any, app: str) -> int:
     return int(
         pg.scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND state = 'active' "
-            "AND query LIKE %s",
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND state = 'active' AND query LIKE %s",
             [app, "%pg_sleep%"],
         )
     )

@@ -201,7 +201,9 @@ def test_fifty_tasks_two_hundred_queries_on_five(configure_pg: Any, pg: Any) -> 
         t0 = time.perf_counter()
         done = asyncio.run(main())
         elapsed = time.perf_counter() - t0
-    print(f"\n[async] 50x200 on max 5: {elapsed:.2f}s, {done / elapsed:.0f} q/s, peak {sampler.peak} server conns ({sampler.samples} samples)")
+    print(
+        f"\n[async] 50x200 on max 5: {elapsed:.2f}s, {done / elapsed:.0f} q/s, peak {sampler.peak} server conns ({sampler.samples} samples)"
+    )
     assert errors == [] and done == 10_000
     assert 1 <= sampler.peak <= 5
 
@@ -225,7 +227,9 @@ def test_fifty_threads_two_hundred_queries_on_five(configure_pg: Any, pg: Any) -
         with ThreadPoolExecutor(50) as pool:
             list(pool.map(work, range(50)))
         elapsed = time.perf_counter() - t0
-    print(f"\n[threads] 50x200 on max 5: {elapsed:.2f}s, {sum(done) / elapsed:.0f} q/s, peak {sampler.peak} server conns")
+    print(
+        f"\n[threads] 50x200 on max 5: {elapsed:.2f}s, {sum(done) / elapsed:.0f} q/s, peak {sampler.peak} server conns"
+    )
     assert errors == [] and sum(done) == 10_000
     assert 1 <= sampler.peak <= 5
     stats = dorm.pool_stats()

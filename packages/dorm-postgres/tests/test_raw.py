@@ -82,10 +82,14 @@ def test_async_atomic(table: str, admin: psycopg.Connection[Any]) -> None:
 
 def test_returning_and_executemany(table: str) -> None:
     conn = dorm.get_connection()
-    rows = conn.execute("INSERT INTO raw_item (name, qty) VALUES (%s, %s), (%s, %s) RETURNING id, name", ["a", 1, "b", 2])
+    rows = conn.execute(
+        "INSERT INTO raw_item (name, qty) VALUES (%s, %s), (%s, %s) RETURNING id, name", ["a", 1, "b", 2]
+    )
     assert [r[1] for r in rows] == ["a", "b"] and rows[0][0] < rows[1][0]
     assert conn.executemany("INSERT INTO raw_item (name, qty) VALUES (%s, %s)", [["c", 3], ["d", 4], ["e", 5]]) == 3
-    stmt = Statement("default", "INSERT INTO raw_item (name, qty) VALUES (%s, %s) RETURNING name", [["f", 6], ["g", 7]], many=True)
+    stmt = Statement(
+        "default", "INSERT INTO raw_item (name, qty) VALUES (%s, %s) RETURNING name", [["f", 6], ["g", 7]], many=True
+    )
     executor.run(stmt)
     assert stmt.rows == [("f",), ("g",)]
 
@@ -194,7 +198,9 @@ def test_iterate_uses_a_server_side_cursor(table: str) -> None:
 
 
 def test_async_iterate(table: str) -> None:
-    dorm.get_connection().executemany("INSERT INTO raw_item (name, qty) VALUES (%s, %s)", [[f"m{i}", i] for i in range(30)])
+    dorm.get_connection().executemany(
+        "INSERT INTO raw_item (name, qty) VALUES (%s, %s)", [[f"m{i}", i] for i in range(30)]
+    )
 
     async def main() -> list[int]:
         backend = connections["default"]

@@ -68,7 +68,9 @@ def test_every_field_type_round_trips_through_introspection(editor_conn: Any) ->
         assert live[field.column].type == expected, field.name
         assert live[field.column].null == field.null
     assert live["id"].primary_key and live["id"].type == "bigint"
-    assert {"pg_types", } <= set(backend.introspection.table_names())
+    assert {
+        "pg_types",
+    } <= set(backend.introspection.table_names())
     assert backend.introspection.normalize_type("timestamp with time zone") == live["at"].type
     kinds = {c.name: c.type for c in live.values()}
     assert kinds["data"] == "jsonb" and kinds["uid"] == "uuid" and kinds["span"] == "interval"
@@ -86,9 +88,21 @@ def test_every_field_type_round_trips_through_introspection(editor_conn: Any) ->
         'INSERT INTO "pg_types" (big, small, pos, flag, name, price, ratio, day, at, clock, span, blob, uid, data, ip) '
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s) RETURNING id, at, span, uid",
         [
-            1, 2, 3, True, "n", decimal.Decimal("1.50"), 0.5, datetime.date(2026, 1, 2),
-            datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.timezone.utc), datetime.time(5, 6),
-            datetime.timedelta(days=1, seconds=3), b"\x00\x01", uuid.UUID(int=5), '{"a": 1}', "10.0.0.1",
+            1,
+            2,
+            3,
+            True,
+            "n",
+            decimal.Decimal("1.50"),
+            0.5,
+            datetime.date(2026, 1, 2),
+            datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.UTC),
+            datetime.time(5, 6),
+            datetime.timedelta(days=1, seconds=3),
+            b"\x00\x01",
+            uuid.UUID(int=5),
+            '{"a": 1}',
+            "10.0.0.1",
         ],
     )[0]
     assert row[0] == 1 and row[1].tzinfo is not None and row[2] == datetime.timedelta(days=1, seconds=3)

@@ -76,7 +76,13 @@ class DatabaseWrapper(BaseDatabaseWrapper):
 
     def _build_pool_kwargs(self, s: dict[str, Any]) -> dict[str, Any]:
         params: dict[str, Any] = {}
-        for key, name in (("HOST", "host"), ("PORT", "port"), ("NAME", "dbname"), ("USER", "user"), ("PASSWORD", "password")):
+        for key, name in (
+            ("HOST", "host"),
+            ("PORT", "port"),
+            ("NAME", "dbname"),
+            ("USER", "user"),
+            ("PASSWORD", "password"),
+        ):
             if s.get(key) not in (None, ""):
                 params[name] = str(s[key])
         params.update({k: v for k, v in (s.get("OPTIONS") or {}).items() if v is not None})

@@ -37,9 +37,8 @@ from dorm.backends.base.statement import FETCH_ALL, FETCH_NONE, Statement
 from dorm_postgres.errors import is_session_terminated, translate_error
 
 if TYPE_CHECKING:
-    from psycopg_pool import AsyncConnectionPool, ConnectionPool
-
     from dorm_postgres.base import DatabaseWrapper
+    from dorm_postgres.pools import DormAsyncPool, DormSyncPool
 
 __all__ = ["PgAsyncConnection", "PgConnection"]
 
@@ -100,8 +99,9 @@ class PgConnection(BaseConnection):
     """A pooled psycopg ``Connection`` used by one thread at a time."""
 
     raw: psycopg.Connection[Any]
+    wrapper: DatabaseWrapper
 
-    def __init__(self, wrapper: DatabaseWrapper, raw: psycopg.Connection[Any], pool: ConnectionPool[Any]) -> None:
+    def __init__(self, wrapper: DatabaseWrapper, raw: psycopg.Connection[Any], pool: DormSyncPool) -> None:
         super().__init__(wrapper, raw)
         self.pool = pool
 
@@ -271,10 +271,9 @@ class PgAsyncConnection(BaseAsyncConnection):
     """
 
     raw: psycopg.AsyncConnection[Any]
+    wrapper: DatabaseWrapper
 
-    def __init__(
-        self, wrapper: DatabaseWrapper, raw: psycopg.AsyncConnection[Any], pool: AsyncConnectionPool[Any]
-    ) -> None:
+    def __init__(self, wrapper: DatabaseWrapper, raw: psycopg.AsyncConnection[Any], pool: DormAsyncPool) -> None:
         super().__init__(wrapper, raw)
         self.pool = pool
 

@@ -75,14 +75,14 @@ _SESSION_TERMINATED: Final = frozenset({"57P01", "57P02", "57P03"})
 
 def _message(error: BaseException) -> str:
     diag = getattr(error, "diag", None)
-    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    primary = getattr(diag, "message_primary", None)
     if not primary:
         return str(error).strip() or type(error).__name__
     parts = [primary]
-    detail = diag.message_detail
+    detail = getattr(diag, "message_detail", None)
     if detail:
         parts.append(f"DETAIL: {detail}")
-    hint = diag.message_hint
+    hint = getattr(diag, "message_hint", None)
     if hint:
         parts.append(f"HINT: {hint}")
     return "\n".join(parts)

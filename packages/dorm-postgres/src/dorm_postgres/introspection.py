@@ -65,7 +65,13 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
             connection,
         )
         return [
-            ColumnInfo(name=str(name), type=self.normalize_type(str(sql_type)), null=not notnull, default=default, primary_key=bool(pk))
+            ColumnInfo(
+                name=str(name),
+                type=self.normalize_type(str(sql_type)),
+                null=not notnull,
+                default=default,
+                primary_key=bool(pk),
+            )
             for name, sql_type, notnull, default, pk in rows
         ]
 

@@ -111,13 +111,11 @@ def discard_async_pool(pool: AsyncConnectionPool[Any]) -> None:
     more; marking it closed keeps its finaliser from touching the dead loop.
     """
     pool._closed = True  # noqa: SLF001 - the pool's own flag; there is no public way on a dead loop
-    idle = getattr(pool, "_pool", ())
+    idle: Any = getattr(pool, "_pool", None) or []
     for conn in list(idle):
         try:
             conn.pgconn.finish()
         except Exception:  # a socket already gone is what we want anyway
             logger.debug("closing a connection of a dead loop's pool failed", exc_info=True)
-    try:
+    if hasattr(idle, "clear"):
         idle.clear()
-    except AttributeError:
-        pass
