@@ -321,3 +321,61 @@ def test_raw_sql_is_not_filtered(alias: str, data: Any) -> None:
     with current_tenant(1):
         rows = conn.execute(f"SELECT COUNT(*) FROM {q(Invoice._meta.db_table)}")
     assert rows[0][0] == 9  # documented: raw SQL is yours to filter
+
+
+def test_unscoped_delete_cascades_across_tenants(alias: str, data: Any) -> None:
+    # the collector's cascade queries inherit the unscoped marker: no tenant needed, no row left behind
+    deleted, per_model = Customer.unscoped.filter(name__startswith="c1").delete()
+    assert per_model["tenancy.Customer"] == 3
+    assert per_model["tenancy.Invoice"] == 6
+    assert Invoice.unscoped.count() == 3
+    assert Tagging.unscoped.count() == 0  # cascaded from the deleted invoices
+    # a scoped delete cascades inside the tenant only
+    with current_tenant(2):
+        Customer.objects.all().delete()
+        assert Invoice.objects.count() == 0
+    assert sorted(Invoice.unscoped.values_list("tenant_id", flat=True)) == [1, 3]
+
+
+def test_bulk_update_and_m2m_writes_in_own_tenant(alias: str, data: Any) -> None:
+    with current_tenant(1):
+        invs = list(Invoice.objects.order_by("number"))
+        for i in invs:
+            i.amount = 7
+        assert Invoice.objects.bulk_update(invs, ["amount"]) == 3
+        inv = invs[2]
+        red = Tag.objects.get(name="red")
+        inv.labels.add(red)
+        assert [t.name for t in inv.labels.all()] == ["red"]
+        inv.labels.remove(red)
+        assert inv.labels.count() == 0
+        tagging = Tagging.objects.create(invoice=inv, tag=red)
+        assert tagging.tenant_id == 1
+        assert sorted(t.name for t in inv.tags.all()) == ["red"]
+    assert Invoice.unscoped.filter(amount=7).count() == 3
+
+
+def test_hooks_idle_until_a_tenant_model_exists() -> None:
+    """The entry-point module only contributes public names; the per-query hooks register with the
+    first TenantModel subclass, so a project without tenant models keeps the core's fast paths."""
+    import subprocess
+    import sys
+
+    code = (
+        "import dorm\n"
+        "from dorm import plugins\n"
+        "plugins.kernel.ensure_loaded()\n"
+        "assert plugins.kernel.pm.get_plugin('tenancy') is not None\n"
+        "assert not plugins.kernel.implemented('dorm_query_pre_compile')\n"
+        "TenantModel = dorm.TenantModel\n"
+        "assert not plugins.kernel.implemented('dorm_query_pre_compile')\n"
+        "class Doc(TenantModel):\n"
+        "    class Meta:\n"
+        "        app_label = 'probe'\n"
+        "assert plugins.kernel.implemented('dorm_query_pre_compile')\n"
+        "assert plugins.kernel.implemented('dorm_pre_save')\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
