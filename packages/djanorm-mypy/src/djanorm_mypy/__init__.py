@@ -1,21 +1,146 @@
 """mypy plugin for djanorm: ``plugins = ["djanorm_mypy"]`` in your mypy config.
 
-Not implemented yet in this version: the plugin loads and changes nothing.
-Coming: ``Author.objects.filter(naem="x")`` reported as an error naming the
-model, the bad field and the closest valid name; lookups, relation paths and
-value types checked in filter, exclude, get, create, update and their
-``a*`` twins.
+Without it mypy sees ``filter(**kwargs: Any)`` and has nothing to check.  With
+it, the keywords of ``filter``/``exclude``/``get``/``get_or_none``/``create``/
+``update``/``get_or_create``/``update_or_create`` (and their ``a*`` twins, on
+managers and querysets) and of model constructors are checked against the
+model: field names (with a "did you mean" suggestion), lookups, relation paths
+and value types.  Anything the plugin cannot resolve is accepted: it never
+reports what it is not sure of, and never stops mypy.
 """
 
 from __future__ import annotations
 
-from mypy.plugin import Plugin
+from collections.abc import Callable
+from typing import Final
 
-__all__ = ["DjanormPlugin", "plugin"]
+from mypy.nodes import ARG_NAMED, ARG_STAR2, DictExpr, StrExpr, TypeInfo
+from mypy.plugin import ClassDefContext, FunctionContext, MethodContext, Plugin
+from mypy.types import Instance, Type, get_proper_type
+
+from djanorm_mypy._checks import DJANORM_FIELD, DJANORM_VALUE, Checker
+from djanorm_mypy._models import MODEL, ModelIndex, is_model, record_class
+
+__all__ = ["DJANORM_FIELD", "DJANORM_VALUE", "DjanormPlugin", "plugin"]
+
+_LOOKUP_METHODS: Final = frozenset({"filter", "exclude", "get", "get_or_none", "afilter", "aget", "aget_or_none"})
+_LOOKUP_WITH_DEFAULTS: Final = frozenset({"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"})
+_CREATE_METHODS: Final = frozenset({"create", "acreate"})
+_UPDATE_METHODS: Final = frozenset({"update", "aupdate"})
+_ALL_METHODS: Final = _LOOKUP_METHODS | _LOOKUP_WITH_DEFAULTS | _CREATE_METHODS | _UPDATE_METHODS
+_QUERYSET_BASES: Final = ("dorm.models.query.QuerySet", "dorm.models.manager.BaseManager")
 
 
 class DjanormPlugin(Plugin):
-    """The djanorm mypy plugin (no checks yet)."""
+    """The djanorm mypy plugin (see the module docstring for what it checks)."""
+
+    def get_base_class_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
+        node = self.lookup_fully_qualified(fullname)
+        if node is not None and isinstance(node.node, TypeInfo) and (fullname == MODEL or is_model(node.node)):
+            return _record
+        return None
+
+    def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        if fullname.rpartition(".")[2] in _ALL_METHODS:
+            return self._check_method
+        return None
+
+    def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+        node = self.lookup_fully_qualified(fullname)
+        if node is not None and isinstance(node.node, TypeInfo) and is_model(node.node):
+            return self._check_constructor
+        return None
+
+    # -- hooks -------------------------------------------------------------
+
+    def _index(self) -> ModelIndex:
+        return ModelIndex(self._modules or {})
+
+    def _check_method(self, ctx: MethodContext) -> Type:
+        try:
+            self._check_method_unsafe(ctx)
+        except Exception:  # noqa: BLE001 - never crash mypy on code we did not foresee
+            pass
+        return ctx.default_return_type
+
+    def _check_method_unsafe(self, ctx: MethodContext) -> None:
+        model_info = _model_of(ctx.type)
+        if model_info is None:
+            return
+        method = _method_name(ctx)
+        if method is None:
+            return
+        checker = Checker(self._index(), ctx.api, ctx.context)
+        model = checker.model(model_info)
+        for names, kinds, types, args in zip(ctx.arg_names, ctx.arg_kinds, ctx.arg_types, ctx.args, strict=False):
+            for name, kind, typ, arg in zip(names, kinds, types, args, strict=False):
+                if kind == ARG_STAR2 or name is None:
+                    continue
+                if kind != ARG_NAMED:
+                    continue
+                if name == "defaults" and method in _LOOKUP_WITH_DEFAULTS:
+                    if isinstance(arg, DictExpr):
+                        for key, _value in arg.items:
+                            if isinstance(key, StrExpr):
+                                checker.check_assign(model, key.value, None, update=False)
+                    continue
+                if method in _LOOKUP_METHODS or method in _LOOKUP_WITH_DEFAULTS:
+                    checker.check_lookup(model, name, typ, arg)
+                elif method in _CREATE_METHODS:
+                    checker.check_assign(model, name, typ, update=False)
+                else:
+                    checker.check_assign(model, name, typ, update=True)
+
+    def _check_constructor(self, ctx: FunctionContext) -> Type:
+        try:
+            ret = get_proper_type(ctx.default_return_type)
+            if isinstance(ret, Instance) and is_model(ret.type):
+                checker = Checker(self._index(), ctx.api, ctx.context)
+                model = checker.model(ret.type)
+                for names, kinds, types in zip(ctx.arg_names, ctx.arg_kinds, ctx.arg_types, strict=False):
+                    for name, kind, typ in zip(names, kinds, types, strict=False):
+                        if kind == ARG_NAMED and name is not None:
+                            checker.check_assign(model, name, typ, update=False)
+        except Exception:  # noqa: BLE001 - never crash mypy on code we did not foresee
+            pass
+        return ctx.default_return_type
+
+
+def _record(ctx: ClassDefContext) -> None:
+    try:
+        record_class(ctx.cls)
+    except Exception:  # noqa: BLE001 - a class we cannot read is simply not recorded
+        pass
+
+
+def _model_of(receiver: Type) -> TypeInfo | None:
+    """``Manager[Author]`` / ``QuerySet[Author]`` / a custom subclass -> ``Author``'s TypeInfo."""
+    from mypy.maptype import map_instance_to_supertype
+
+    proper = get_proper_type(receiver)
+    if not isinstance(proper, Instance):
+        return None
+    for base in proper.type.mro:
+        if base.fullname in _QUERYSET_BASES:
+            mapped = map_instance_to_supertype(proper, base)
+            if not mapped.args:
+                return None
+            arg = get_proper_type(mapped.args[0])
+            if isinstance(arg, Instance) and is_model(arg.type):
+                return arg.type
+            return None
+    return None
+
+
+def _method_name(ctx: MethodContext) -> str | None:
+    """The method being called, from the callee expression (``Author.objects.filter`` -> ``"filter"``)."""
+    from mypy.nodes import CallExpr, MemberExpr
+
+    call = ctx.context
+    if isinstance(call, CallExpr) and isinstance(call.callee, MemberExpr):
+        name = call.callee.name
+        return name if name in _ALL_METHODS else None
+    return None
 
 
 def plugin(version: str) -> type[Plugin]:
