@@ -2,7 +2,7 @@
 
 PostgreSQL comes from ``DORM_TEST_PG_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/``) with a database of our own,
-``dorm_test_resilience_<worker>``.  Without a server the PostgreSQL tests
+``dorm_test_resilience_<worker>_<pid>``.  Without a server the PostgreSQL tests
 skip with the reason, unless ``DORM_TEST_REQUIRE_POSTGRES=1`` (then they fail).
 """
 
@@ -20,6 +20,12 @@ import dorm
 from dorm import plugins
 from dorm.conf import settings
 from dorm_resilience import circuit
+
+# dorm.models.query / persistence bind ``plugins.kernel`` at import; import them now, while the
+# global kernel is active, so they never keep one of the per-test kernels below (other packages'
+# tests in the same run register their plugins on the global kernel).
+import dorm.models.persistence  # noqa: E402, F401  isort: skip
+import dorm.models.query  # noqa: E402, F401  isort: skip
 
 PG_URL = os.environ.get("DORM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/")
 REQUIRE_PG = os.environ.get("DORM_TEST_REQUIRE_POSTGRES") == "1"
@@ -89,7 +95,8 @@ def pg_url() -> Iterator[str]:
         if REQUIRE_PG:
             pytest.fail(message + " (DORM_TEST_REQUIRE_POSTGRES=1)")
         pytest.skip(message)
-    name = "dorm_test_resilience_" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # per worker and process: two test runs at once (CI, a colleague) must not share tables
+    name = f"dorm_test_resilience_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
