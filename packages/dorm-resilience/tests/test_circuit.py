@@ -506,3 +506,24 @@ def test_alias_breaker_settings_are_validated(raw: Any, message: str) -> None:
 def test_no_alias_breaker_no_wrapper(sqlite_db: None) -> None:
     assert not _alias_wrapper_registered()
     assert "db:default" not in get_breakers()
+
+
+@pytest.mark.postgres
+async def test_alias_breaker_fails_fast_when_the_server_is_down_async(tmp_path: Path, helpers: Any) -> None:
+    down = {
+        "URL": "postgresql://postgres@127.0.0.1:1/nothing_listens_here",
+        "POOL_TIMEOUT": 0.5,
+        "CIRCUIT_BREAKER": {"failure_threshold": 2, "cooldown": 30},
+    }
+    pytest.importorskip("dorm_postgres")
+    for _ in helpers.configure({"default": {"ENGINE": "sqlite", "NAME": str(tmp_path / "x.sqlite3")}, "down": down}):
+        conn = dorm.get_connection("down")
+        for _ in range(2):
+            with pytest.raises(dorm.OperationalError) as info:
+                await conn.aexecute("SELECT 1")
+            assert not isinstance(info.value, dorm.CircuitOpenError)
+        started = time.perf_counter()
+        with pytest.raises(dorm.CircuitOpenError, match="Circuit 'db:down' is OPEN"):
+            await conn.aexecute("SELECT 1")
+        assert time.perf_counter() - started < 0.05
+        await dorm.close_all_async()
