@@ -58,7 +58,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def with_plugin(workdir: Path) -> dict[tuple[str, int], list[str]]:
     config = '[tool.mypy]\nplugins = ["djanorm_mypy"]\nshow_error_codes = true\n'
-    out, _ = _run(workdir, config, [str(workdir / p.name) for p in CASE_FILES], workdir / ".cache-plugin")
+    files = [str(workdir / p.name) for p in CASE_FILES] + [str(workdir / "late_models.py")]
+    out, _ = _run(workdir, config, files, workdir / ".cache-plugin")
     return _reported(out)
 
 
@@ -69,13 +70,26 @@ def test_case_matches_its_expected_errors(case: Path, with_plugin: dict[tuple[st
     assert got == expected
 
 
-def test_models_module_is_clean(with_plugin: dict[tuple[str, int], list[str]]) -> None:
-    assert [key for key in with_plugin if key[0] == "models_app.py"] == []
+def test_models_modules_are_clean(with_plugin: dict[tuple[str, int], list[str]]) -> None:
+    models = {"models_app.py", "models_extra.py", "late_models.py"}
+    assert [key for key in with_plugin if key[0] in models] == []
 
 
 def test_every_case_expects_something_or_is_the_valid_case() -> None:
     # a golden file with no markers must be the "nothing reported" case, not a forgotten one
     assert {p.stem for p in CASE_FILES if not _expected(p)} == {"case_valid"}
+
+
+def test_incremental_run_reads_models_from_the_cache(
+    workdir: Path, with_plugin: dict[tuple[str, int], list[str]]
+) -> None:
+    """Re-check one case while ``models_app`` comes from mypy's cache (no class bodies there, only metadata)."""
+    case = workdir / "case_relations.py"
+    case.write_text(case.read_text() + "\n# edited: forces a re-check of this module only\n")
+    config = '[tool.mypy]\nplugins = ["djanorm_mypy"]\nshow_error_codes = true\n'
+    out, _ = _run(workdir, config, [str(case), str(workdir / "models_app.py")], workdir / ".cache-plugin")
+    got = {line: messages for (name, line), messages in _reported(out).items() if name == case.name}
+    assert got == _expected(CASES / "case_relations.py")
 
 
 def test_without_the_plugin_the_typo_is_not_reported(workdir: Path) -> None:

@@ -14,11 +14,12 @@ from mypy.checker import TypeChecker
 from mypy.errorcodes import ErrorCode
 from mypy.messages import format_type
 from mypy.nodes import Context, Expression, ListExpr, SetExpr, TupleExpr, TypeInfo
+from mypy.options import Options
 from mypy.plugin import CheckerPluginInterface
 from mypy.subtypes import is_subtype
 from mypy.types import AnyType, Instance, NoneType, Type, UnionType, get_proper_type
 
-from djanorm_mypy._models import FieldInfo, ModelIndex, ModelInfo
+from djanorm_mypy._models import WILDCARD, FieldInfo, ModelIndex, ModelInfo
 
 DJANORM_FIELD: Final = ErrorCode("djanorm-field", "Unknown model field or lookup in a djanorm query", "djanorm")
 DJANORM_VALUE: Final = ErrorCode("djanorm-value", "Wrong value type for a djanorm field or lookup", "djanorm")
@@ -87,11 +88,12 @@ class Checker:
             return found
         if name in model.opaque or not model.complete:
             return True
-        if allow_reverse:
-            reverse = self.index.reverse(model.info, name)
-            if reverse is not None:
-                return reverse
-        choices = [*model.fields, "pk"]
+        reverse = self.index.reverse_names(model.info) if allow_reverse else {}
+        if name in reverse:
+            return reverse[name]
+        if WILDCARD in reverse:
+            return True
+        choices = [*model.fields, "pk", *reverse]
         self.fail(f'"{model.name}" has no field "{name}"{suggest(name, choices)}', DJANORM_FIELD)
         return None
 
@@ -202,8 +204,8 @@ class Checker:
             return self.api.lookup_type_or_none(expr)
         return None
 
-    def _options(self):  # type: ignore[no-untyped-def]
-        return self.api.options  # type: ignore[attr-defined]
+    def _options(self) -> Options:
+        return self.api.options
 
     def _base_expected(self, f: FieldInfo) -> Type | None:
         if f.kind in ("fk", "m2m", "reverse"):

@@ -28,6 +28,7 @@ from mypy.nodes import (
 from mypy.types import AnyType, Instance, NoneType, Type, TypeOfAny, UnionType, get_proper_type
 
 MODEL: Final = "dorm.models.base.Model"
+_SKIPPED_MODULES: Final = ("dorm.", "builtins", "typing", "mypy", "_typeshed", "_", "collections", "asyncio")
 FIELD: Final = "dorm.fields.base.Field"
 RELATED: Final = "dorm.fields.related.RelatedField"
 FOREIGN_KEY: Final = "dorm.fields.related.ForeignKey"
@@ -96,6 +97,24 @@ def _const(expr: Any) -> Any:
 
 
 _NOT_CONST: Final = object()
+#: a reverse name the plugin cannot know (computed ``related_name``): every name is accepted
+WILDCARD: Final = "*"
+
+
+def _reverse_names(given: list[Any], source: str) -> set[str]:
+    """The query names a relation declares on its target, from ``related_query_name``/``related_name``."""
+    names: set[str] = set()
+    for value in given:
+        if value is _NOT_CONST or value == WILDCARD:
+            return {WILDCARD}
+        if isinstance(value, str):
+            if "%(app_label)" in value:
+                return {WILDCARD}
+            expanded = value.replace("%(class)s", source.lower()).replace("%(model_name)s", source.lower())
+            if not expanded.endswith("+"):
+                names.add(expanded)
+            return names  # the first given one wins (related_query_name before related_name)
+    return {source.lower()}
 
 
 def _callee_name(call: CallExpr) -> str:
@@ -141,6 +160,8 @@ def record_class(defn: ClassDef) -> None:
                 value = _const(arg)
                 if name == "to":
                     value = _target_name(arg)
+                elif name.startswith("related") and value is _NOT_CONST:
+                    value = WILDCARD  # computed at runtime: any reverse name may exist
                 if value is not _NOT_CONST and value is not None:
                     facts[name] = value
         callee = _callee_name(call).rpartition(".")[2]
@@ -184,7 +205,7 @@ class ModelIndex:
     def models_named(self, name: str) -> list[TypeInfo]:
         found: list[TypeInfo] = []
         for module_name, module in self.modules.items():
-            if module_name.startswith(("dorm.", "builtins", "typing", "mypy", "_typeshed")):
+            if module_name.startswith(_SKIPPED_MODULES):
                 continue
             node = module.names.get(name)
             if node is not None and isinstance(node.node, TypeInfo) and is_model(node.node):
@@ -266,27 +287,27 @@ class ModelIndex:
 
     # -- reverse relations --------------------------------------------------
 
-    def reverse(self, model: TypeInfo, name: str) -> FieldInfo | None | bool:
-        """The reverse relation ``name`` on ``model``: a FieldInfo, ``True`` (exists, source unknown) or ``None``."""
-        found: FieldInfo | None | bool = None
-        target_names = {model.name}
+    def reverse_names(self, model: TypeInfo) -> dict[str, FieldInfo | bool]:
+        """Reverse relations of ``model`` by query name: a FieldInfo when the source model is known, else ``True``."""
+        found: dict[str, FieldInfo | bool] = {}
         for module_name, module in self.modules.items():
-            if module_name.startswith(("dorm.", "builtins", "typing", "mypy", "_typeshed", "_")):
+            if module_name.startswith(_SKIPPED_MODULES):
                 continue
             for node in list(module.names.values()):
                 source = node.node
                 if isinstance(source, TypeInfo) and is_model(source) and META_KEY in source.metadata:
-                    hit = self._reverse_from_info(source, model, name)
-                    if hit is not None:
-                        return hit
+                    for name in self._reverse_from_info(source, model):
+                        found[name] = FieldInfo(name, Instance(source, []), "reverse", None, source, nullable=True)
             for stmt in module.defs:
-                if isinstance(stmt, ClassDef) and self._reverse_from_ast(stmt, target_names, name):
-                    found = True
+                if isinstance(stmt, ClassDef):
+                    for name in self._reverse_from_ast(stmt, model.name):
+                        found.setdefault(name, True)
         return found
 
-    def _reverse_from_info(self, source: TypeInfo, model: TypeInfo, name: str) -> FieldInfo | None:
+    def _reverse_from_info(self, source: TypeInfo, model: TypeInfo) -> set[str]:
         data = source.metadata[META_KEY]
         built: ModelInfo | None = None
+        names: set[str] = set()
         for field_name, facts in data.get("fields", {}).items():
             if "relation" not in facts:
                 continue
@@ -300,41 +321,35 @@ class ModelIndex:
             )
             if not points_here:
                 continue
-            names = {facts.get("related_query_name"), facts.get("related_name"), source.name.lower()}
-            if facts.get("related_query_name") or facts.get("related_name"):
-                names.discard(source.name.lower())
+            names |= _reverse_names([facts.get("related_query_name"), facts.get("related_name")], source.name)
             default = data.get("default_related_name")
             if isinstance(default, str):
                 names.add(default)
-            if name in names:
-                return FieldInfo(name, Instance(source, []), "reverse", None, source, nullable=True)
-        return None
+        return names
 
     @staticmethod
-    def _reverse_from_ast(defn: ClassDef, target_names: set[str], name: str) -> bool:
+    def _reverse_from_ast(defn: ClassDef, target: str) -> set[str]:
+        """Reverse names a (possibly not yet analysed) class body declares towards a model named ``target``."""
+        names: set[str] = set()
         for stmt in defn.defs.body:
             if not (isinstance(stmt, AssignmentStmt) and isinstance(stmt.rvalue, CallExpr)):
                 continue
             call = stmt.rvalue
             if _callee_name(call).rpartition(".")[2] not in _RELATION_CALLEES:
                 continue
-            target = None
-            kwargs: dict[str, Any] = {}
+            points_to = None
+            given: dict[str, Any] = {}
             for arg_name, arg in zip(call.arg_names, call.args, strict=False):
-                if arg_name is None and target is None:
-                    target = _target_name(arg)
-                elif arg_name == "to":
-                    target = _target_name(arg)
+                if (arg_name is None and points_to is None) or arg_name == "to":
+                    points_to = _target_name(arg)
                 elif arg_name in ("related_name", "related_query_name"):
-                    kwargs[arg_name] = _const(arg)
-            if target == "self":
-                target = defn.name
-            if target not in target_names:
+                    given[arg_name] = _const(arg)
+            if points_to == "self":
+                points_to = defn.name
+            if points_to != target:
                 continue
-            names = {v for v in kwargs.values() if isinstance(v, str)} or {defn.name.lower()}
-            if name in names or any(v is _NOT_CONST for v in kwargs.values()):
-                return True
-        return False
+            names |= _reverse_names([given.get("related_query_name"), given.get("related_name")], defn.name)
+        return names
 
 
 def any_type() -> AnyType:

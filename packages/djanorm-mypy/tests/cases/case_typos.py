@@ -14,7 +14,7 @@ Book.objects.create(titel="x", author_id=1)  # E: "Book" has no field "titel" (d
 Author.objects.filter(name="x").update(naem="y")  # E: "Author" has no field "naem" (did you mean "name"?)  [djanorm-field]
 Author.objects.get_or_create(naem="x")  # E: "Author" has no field "naem" (did you mean "name"?)  [djanorm-field]
 Author.objects.update_or_create(name="x", defaults={"agee": 3})  # E: "Author" has no field "agee" (did you mean "age"?)  [djanorm-field]
-Author.objects.filter(zzzzzz=1)  # E: "Author" has no field "zzzzzz"; valid names: active, age, created, data, id, name, nickname, pk, publisher, rating  [djanorm-field]
+Author.objects.filter(zzzzzz=1)  # E: "Author" has no field "zzzzzz"; valid names: active, age, book, created, data, edited, id, name, nickname, pk, publisher, rating  [djanorm-field]
 Author.objects.filter(name__icontans="a")  # E: Unsupported lookup "icontans" for "Author.name" (did you mean "icontains"?)  [djanorm-field]
 Author.objects.filter(age__year=2020)  # E: Unsupported lookup "year" for "Author.age"; valid names: contains, endswith, exact, gt, gte, icontains, iendswith, iexact, in, iregex, isnull, istartswith, lt, lte, range, regex, startswith  [djanorm-field]
 Author(naem="x")  # E: "Author" has no field "naem" (did you mean "name"?)  [djanorm-field]
