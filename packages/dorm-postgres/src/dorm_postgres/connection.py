@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 import psycopg
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 
 from dorm.backends.base.connection import BaseAsyncConnection, BaseConnection
 from dorm.backends.base.statement import FETCH_ALL, FETCH_NONE, Statement
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["PgAsyncConnection", "PgConnection"]
 
 _IDLE: Final = TransactionStatus.IDLE
+_TUPLES_OK: Final = ExecStatus.TUPLES_OK
 _cursor_names = itertools.count(1)
 
 
@@ -60,8 +61,8 @@ def _fill(cur: Any, stmt: Statement) -> None:
     stmt.rowcount = cur.rowcount
     if stmt.fetch == FETCH_NONE:
         stmt.rows = None
-    elif cur.description is None:
-        stmt.rows = []
+    elif (result := cur.pgresult) is None or result.status != _TUPLES_OK:
+        stmt.rows = []  # no result set (checking ``description`` would build Column objects)
     elif stmt.fetch == FETCH_ALL:
         stmt.rows = cur.fetchall()
     else:
@@ -252,7 +253,7 @@ async def _afill(cur: psycopg.AsyncCursor[Any], stmt: Statement) -> None:
     stmt.rowcount = cur.rowcount
     if stmt.fetch == FETCH_NONE:
         stmt.rows = None
-    elif cur.description is None:
+    elif (result := cur.pgresult) is None or result.status != _TUPLES_OK:
         stmt.rows = []
     elif stmt.fetch == FETCH_ALL:
         stmt.rows = await cur.fetchall()
