@@ -16,10 +16,10 @@ from typing import Final
 
 from mypy.nodes import ARG_NAMED, ARG_STAR2, DictExpr, StrExpr, TypeInfo
 from mypy.plugin import ClassDefContext, FunctionContext, MethodContext, Plugin
-from mypy.types import Instance, Type, get_proper_type
+from mypy.types import AnyType, ExtraAttrs, Instance, Type, TypeOfAny, get_proper_type
 
 from djanorm_mypy._checks import DJANORM_FIELD, DJANORM_VALUE, Checker
-from djanorm_mypy._models import MODEL, ModelIndex, is_model, record_class
+from djanorm_mypy._models import MODEL, WILDCARD, ModelIndex, is_model, record_class
 
 __all__ = ["DJANORM_FIELD", "DJANORM_VALUE", "DjanormPlugin", "plugin"]
 
@@ -27,7 +27,19 @@ _LOOKUP_METHODS: Final = frozenset({"filter", "exclude", "get", "get_or_none", "
 _LOOKUP_WITH_DEFAULTS: Final = frozenset({"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"})
 _CREATE_METHODS: Final = frozenset({"create", "acreate"})
 _UPDATE_METHODS: Final = frozenset({"update", "aupdate"})
+_ANNOTATING: Final = frozenset({"annotate", "alias"})
+#: queryset-returning methods that keep the names annotate()/alias() added
+_CHAINING: Final = frozenset(
+    {
+        "all", "filter", "exclude", "afilter", "order_by", "distinct", "reverse", "select_related",
+        "prefetch_related", "annotate", "alias", "using", "none", "only", "defer", "limit", "select_for_update",
+        "union",
+    }
+)  # fmt: skip
 _ALL_METHODS: Final = _LOOKUP_METHODS | _LOOKUP_WITH_DEFAULTS | _CREATE_METHODS | _UPDATE_METHODS
+_HOOKED: Final = _ALL_METHODS | _CHAINING
+#: key prefix of the annotation names carried on a queryset type (not a valid attribute name on purpose)
+_ANNOTATION_KEY: Final = "djanorm:"
 _QUERYSET_BASES: Final = ("dorm.models.query.QuerySet", "dorm.models.manager.BaseManager")
 
 
@@ -41,7 +53,7 @@ class DjanormPlugin(Plugin):
         return None
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
-        if fullname.rpartition(".")[2] in _ALL_METHODS:
+        if fullname.rpartition(".")[2] in _HOOKED:
             return self._check_method
         return None
 
@@ -58,19 +70,23 @@ class DjanormPlugin(Plugin):
 
     def _check_method(self, ctx: MethodContext) -> Type:
         try:
-            self._check_method_unsafe(ctx)
+            return self._check_method_unsafe(ctx)
         except Exception:  # noqa: BLE001 - never crash mypy on code we did not foresee
-            pass
-        return ctx.default_return_type
+            return ctx.default_return_type
 
-    def _check_method_unsafe(self, ctx: MethodContext) -> None:
+    def _check_method_unsafe(self, ctx: MethodContext) -> Type:
         model_info = _model_of(ctx.type)
-        if model_info is None:
-            return
         method = _method_name(ctx)
-        if method is None:
-            return
-        checker = Checker(self._index(), ctx.api, ctx.context)
+        if model_info is None or method is None:
+            return ctx.default_return_type
+        annotations = _annotations(ctx.type)
+        if method in _CHAINING:
+            returned = _carry_annotations(ctx, method, annotations)
+            if method not in _ALL_METHODS:
+                return returned
+        else:
+            returned = ctx.default_return_type
+        checker = Checker(self._index(), ctx.api, ctx.context, annotations)
         model = checker.model(model_info)
         for names, kinds, types, args in zip(ctx.arg_names, ctx.arg_kinds, ctx.arg_types, ctx.args, strict=False):
             for name, kind, typ, arg in zip(names, kinds, types, args, strict=False):
@@ -90,6 +106,7 @@ class DjanormPlugin(Plugin):
                     checker.check_assign(model, name, typ, update=False)
                 else:
                     checker.check_assign(model, name, typ, update=True)
+        return returned
 
     def _check_constructor(self, ctx: FunctionContext) -> Type:
         try:
@@ -111,6 +128,32 @@ def _record(ctx: ClassDefContext) -> None:
         record_class(ctx.cls)
     except Exception:  # noqa: BLE001 - a class we cannot read is simply not recorded
         pass
+
+
+def _annotations(receiver: Type) -> set[str]:
+    """Names ``annotate()``/``alias()`` added to this queryset type (``"*"``: unknown names were added)."""
+    proper = get_proper_type(receiver)
+    if isinstance(proper, Instance) and proper.extra_attrs is not None:
+        return {k[len(_ANNOTATION_KEY) :] for k in proper.extra_attrs.attrs if k.startswith(_ANNOTATION_KEY)}
+    return set()
+
+
+def _carry_annotations(ctx: MethodContext, method: str, names: set[str]) -> Type:
+    """The return type, carrying the receiver's annotation names plus those this call adds."""
+    names = set(names)
+    if method in _ANNOTATING:
+        for arg_names, kinds in zip(ctx.arg_names, ctx.arg_kinds, strict=False):
+            for name, kind in zip(arg_names, kinds, strict=False):
+                names.add(name if kind == ARG_NAMED and name is not None else WILDCARD)
+    returned = get_proper_type(ctx.default_return_type)
+    if not names or not isinstance(returned, Instance):
+        return ctx.default_return_type
+    attrs: dict[str, Type] = {f"{_ANNOTATION_KEY}{n}": AnyType(TypeOfAny.special_form) for n in sorted(names)}
+    if returned.extra_attrs is not None:
+        attrs = {**returned.extra_attrs.attrs, **attrs}
+    copy = returned.copy_modified()
+    copy.extra_attrs = ExtraAttrs(attrs, set(), None)
+    return copy
 
 
 def _model_of(receiver: Type) -> TypeInfo | None:
@@ -139,7 +182,7 @@ def _method_name(ctx: MethodContext) -> str | None:
     call = ctx.context
     if isinstance(call, CallExpr) and isinstance(call.callee, MemberExpr):
         name = call.callee.name
-        return name if name in _ALL_METHODS else None
+        return name if name in _HOOKED else None
     return None
 
 

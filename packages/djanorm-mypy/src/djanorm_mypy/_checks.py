@@ -51,8 +51,12 @@ def suggest(name: str, choices: list[str]) -> str:
 class Checker:
     """Checks keywords for one call; ``mode`` is ``"lookup"`` (filter...), ``"init"`` (create...) or ``"update"``."""
 
-    def __init__(self, index: ModelIndex, api: CheckerPluginInterface, context: Context) -> None:
+    def __init__(
+        self, index: ModelIndex, api: CheckerPluginInterface, context: Context, annotations: set[str] | None = None
+    ) -> None:
         self.index = index
+        #: names annotate()/alias() added to the queryset (accepted as they are, WILDCARD: any name)
+        self.annotations = annotations or set()
         self.api = api
         self.context = context
         self._models: dict[str, ModelInfo] = {}
@@ -87,6 +91,8 @@ class Checker:
                 return FieldInfo(name, self._pk_type(found), "plain")
             return found
         if name in model.opaque or not model.complete:
+            return True
+        if allow_reverse and (name in self.annotations or WILDCARD in self.annotations):
             return True
         reverse = self.index.reverse_names(model.info) if allow_reverse else {}
         if name in reverse:

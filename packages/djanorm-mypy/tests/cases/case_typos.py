@@ -4,6 +4,8 @@
 
 from models_app import Author, Book
 
+import dorm
+
 Author.objects.filter(naem="x")  # E: "Author" has no field "naem" (did you mean "name"?)  [djanorm-field]
 Author.objects.exclude(nmae="x")  # E: "Author" has no field "nmae" (did you mean "name"?)  [djanorm-field]
 Author.objects.get(agee=3)  # E: "Author" has no field "agee" (did you mean "age"?)  [djanorm-field]
@@ -18,3 +20,5 @@ Author.objects.filter(zzzzzz=1)  # E: "Author" has no field "zzzzzz"; valid name
 Author.objects.filter(name__icontans="a")  # E: Unsupported lookup "icontans" for "Author.name" (did you mean "icontains"?)  [djanorm-field]
 Author.objects.filter(age__year=2020)  # E: Unsupported lookup "year" for "Author.age"; valid names: contains, endswith, exact, gt, gte, icontains, iendswith, iexact, in, iregex, isnull, istartswith, lt, lte, range, regex, startswith  [djanorm-field]
 Author(naem="x")  # E: "Author" has no field "naem" (did you mean "name"?)  [djanorm-field]
+Author.objects.annotate(n_books=dorm.Count("book")).filter(n_books=1, naem="x")  # E: "Author" has no field "naem" (did you mean "name"?)  [djanorm-field]
+Author.objects.filter(n_books=1)  # E: "Author" has no field "n_books" (did you mean "book"?)  [djanorm-field]
