@@ -183,3 +183,26 @@ async def test_async_orm(orm_db: str) -> None:
     assert sorted([n.title async for n in Novel.objects.filter(pages__gte=11)]) == ["A", "B"]
     await Novel.objects.filter(title="A").adelete()
     assert await Novel.objects.acount() == 1
+
+
+def test_distinct_on_update_conflicts_explain(orm_db: str) -> None:
+    make_library()
+    firsts = [
+        (n.publisher_id, n.title) for n in Novel.objects.order_by("publisher_id", "title").distinct("publisher_id")
+    ]
+    assert [title for _, title in firsts] == ["Dune", "Odes 100%"]
+    Publisher.objects.bulk_create(
+        [Publisher(name="Acme"), Publisher(name="Brand New")],
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["name"],
+    )
+    assert sorted(Publisher.objects.values_list("name", flat=True)) == ["Acme", "Brand New", "Zed Books"]
+    assert "physical_plan" in Novel.objects.filter(pages__gt=100).explain()
+
+
+def test_unsupported_things_say_so(orm_db: str) -> None:
+    with pytest.raises(dorm.NotSupportedError, match="select_for_update"):
+        list(Novel.objects.select_for_update())
+    with pytest.raises(dorm.NotSupportedError, match="partial indexes"):
+        dorm.get_connection().execute('CREATE INDEX "dk_novel_partial" ON "dk_novel" ("pages") WHERE "pages" > 0')

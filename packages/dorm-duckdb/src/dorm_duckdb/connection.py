@@ -60,10 +60,17 @@ class ConnectionParams:
         return cls(
             database=database,
             in_memory=in_memory,
-            read_only=bool(options.get("read_only", False)),
+            read_only=_flag(options.get("read_only", False)),
             timezone=str(options.get("timezone", "UTC")),
             config=tuple(sorted(config.items())),
         )
+
+
+def _flag(value: Any) -> bool:
+    """A boolean option; URL query values arrive as text (``?read_only=true``)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def open_database(params: ConnectionParams) -> duckdb.DuckDBPyConnection:
