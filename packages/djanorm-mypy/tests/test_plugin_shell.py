@@ -1,4 +1,4 @@
-"""djanorm-mypy 2.0.0: mypy loads the plugin (it does not check anything yet)."""
+"""The entry point: mypy loads the plugin, and mypy's own checks still run with it configured."""
 
 from __future__ import annotations
 
