@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from mypy.nodes import ARG_NAMED, ARG_STAR2, DictExpr, StrExpr, TypeInfo
+from mypy.nodes import ARG_NAMED, DictExpr, StrExpr, TypeInfo
 from mypy.plugin import ClassDefContext, FunctionContext, MethodContext, Plugin
 from mypy.types import AnyType, ExtraAttrs, Instance, Type, TypeOfAny, get_proper_type
 
@@ -88,18 +88,21 @@ class DjanormPlugin(Plugin):
             returned = ctx.default_return_type
         checker = Checker(self._index(), ctx.api, ctx.context, annotations)
         model = checker.model(model_info)
-        for names, kinds, types, args in zip(ctx.arg_names, ctx.arg_kinds, ctx.arg_types, ctx.args, strict=False):
+        formals = ctx.callee_arg_names
+        for index, (names, kinds, types, args) in enumerate(
+            zip(ctx.arg_names, ctx.arg_kinds, ctx.arg_types, ctx.args, strict=False)
+        ):
             for name, kind, typ, arg in zip(names, kinds, types, args, strict=False):
-                if kind == ARG_STAR2 or name is None:
-                    continue
-                if kind != ARG_NAMED:
+                if kind != ARG_NAMED or name is None:
                     continue
                 if name == "defaults" and method in _LOOKUP_WITH_DEFAULTS:
                     if isinstance(arg, DictExpr):
-                        for key, _value in arg.items:
+                        for key, value in arg.items:
                             if isinstance(key, StrExpr):
-                                checker.check_assign(model, key.value, None, update=False)
+                                checker.check_assign(model, key.value, checker.type_of(value), update=False)
                     continue
+                if index < len(formals) and formals[index] == name:
+                    continue  # a parameter the method declares (a custom manager's), not a **kwargs field
                 if method in _LOOKUP_METHODS or method in _LOOKUP_WITH_DEFAULTS:
                     checker.check_lookup(model, name, typ, arg)
                 elif method in _CREATE_METHODS:

@@ -179,7 +179,7 @@ class Checker:
             if lookup in ("in", "range") and isinstance(expr, (ListExpr, TupleExpr, SetExpr)):
                 # a literal's type was inferred against ``Any`` (list[Any]): check its items instead
                 for item in expr.items:
-                    item_type = self._type_of(item)
+                    item_type = self.type_of(item)
                     if item_type is not None:
                         self._check_value(model, keyword, f, "item", item_type)
                 return
@@ -205,7 +205,7 @@ class Checker:
             DJANORM_VALUE,
         )
 
-    def _type_of(self, expr: Expression) -> Type | None:
+    def type_of(self, expr: Expression) -> Type | None:
         if isinstance(self.api, TypeChecker):
             return self.api.lookup_type_or_none(expr)
         return None

@@ -2,7 +2,7 @@
 
 # fmt: off
 
-from typing import Any
+from typing import Any, TypeVar
 
 from models_app import Author
 
@@ -28,3 +28,28 @@ AuthorQuerySet(Author).filter(naem="x")  # E: "Author" has no field "naem" (did 
 qs: dorm.QuerySet[Any] = Author.objects.all()
 qs.filter(naem="x")
 Author.objects.filter(**{"naem": "x"})
+
+
+M = TypeVar("M", bound=dorm.Model)
+
+
+def generic(model: type[M]) -> dorm.QuerySet[M]:
+    return model.objects.filter(naem="x")  # a type variable: the model is not known here
+
+
+class AuthorManager(dorm.Manager[Author]):
+    def filter(self, *args: Any, only_active: bool = False, **kwargs: Any) -> dorm.QuerySet[Author]:
+        return super().filter(*args, **kwargs)
+
+
+AuthorManager().filter(only_active=True, name="x")
+AuthorManager().filter(only_active=True, nmae="x")  # E: "Author" has no field "nmae" (did you mean "name"?)  [djanorm-field]
+Author.objects.get_or_create(name="x", defaults={"age": "old"})  # E: Incompatible type for "age" of "Author" (got "str", expected "int")  [djanorm-value]
+
+
+def local_models() -> None:
+    class Local(dorm.Model):
+        title = dorm.CharField(max_length=5)
+
+    Local.objects.filter(title="x")
+    Local.objects.filter(titel="x")  # E: "Local" has no field "titel" (did you mean "title"?)  [djanorm-field]
