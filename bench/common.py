@@ -579,12 +579,13 @@ def pg_bench_lock() -> Any:
     return conn
 
 
-def median_of(payload_lib: Any, scenario: str) -> float | None:
+def median_of(payload_lib: Any, scenario: str, stat: str = "median_us") -> float | None:
+    """The scenario's µs/op from a library's JSON results (``stat``: ``median_us`` or ``min_us``)."""
     if not isinstance(payload_lib, dict):
         return None
     res = payload_lib.get(scenario)
-    if isinstance(res, dict) and "median_us" in res:
-        return float(res["median_us"])
+    if isinstance(res, dict) and stat in res:
+        return float(res[stat])
     return None
 
 

@@ -87,12 +87,12 @@ def merge(payloads: dict[str, dict[str, Any]], backends: list[str]) -> dict[str,
     return merged
 
 
-def comparison_table(merged: dict[str, Any], backend: str) -> str:
+def comparison_table(merged: dict[str, Any], backend: str, stat: str = "median_us") -> str:
     libs = merged["results"].get(backend, {})
     notes = [f"- {lib}: {status_of(libs.get(lib))}" for lib in COLUMNS if status_of(libs.get(lib))]
     rows = []
     for sc in SCENARIOS:
-        values = {lib: median_of(libs.get(lib), sc) for lib in COLUMNS}
+        values = {lib: median_of(libs.get(lib), sc, stat) for lib in COLUMNS}
         if all(v is None for v in values.values()):
             continue
         raw, ours = values["raw"], values["djanorm"]
@@ -105,14 +105,15 @@ def comparison_table(merged: dict[str, Any], backend: str) -> str:
             beaten_by = [lib for lib in COMPETITORS if values[lib] is not None and values[lib] < ours]
             flags.append("slower than " + "/".join(beaten_by))
         rows.append([sc, *(fmt_us(values[lib]) for lib in COLUMNS), ratio, "; ".join(flags)])
-    out = [f"### {backend} (µs per operation, median; lower is better)"]
+    label = "median" if stat == "median_us" else "best repeat"
+    out = [f"### {backend} (µs per operation, {label}; lower is better)"]
     if rows:
         out.append(render_table(["scenario", *COLUMNS, "djanorm/raw", "flags"], rows, frozenset({0, len(COLUMNS) + 2})))
     out.extend(notes)
     return "\n".join(out)
 
 
-def report(merged: dict[str, Any], quick: bool) -> str:
+def report(merged: dict[str, Any], quick: bool, stat: str = "median_us") -> str:
     env = merged.get("env") or {}
     versions = ", ".join(f"{k} {v}" for k, v in sorted(merged.get("versions", {}).items()))
     head = (
@@ -123,7 +124,7 @@ def report(merged: dict[str, Any], quick: bool) -> str:
     parts = [head]
     for backend in merged["results"]:
         parts.append("")
-        parts.append(comparison_table(merged, backend))
+        parts.append(comparison_table(merged, backend, stat))
     parts.append("")
     parts.append("Scenarios: " + "; ".join(f"`{k}` = {v}" for k, v in DESCRIPTIONS.items()) + ".")
     return "\n".join(parts)
@@ -142,7 +143,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--libraries", default=",".join(COMPETITORS), help="comma-separated competitors to run (default: all three)"
     )
+    parser.add_argument(
+        "--stat",
+        choices=["median", "min"],
+        default="median",
+        help="which repeat to show: the median (default) or the best one (steadier on a busy machine)",
+    )
+    parser.add_argument("--from-json", metavar="PATH", help="only render the tables of a saved --json run")
     args = parser.parse_args(argv)
+    stat = f"{args.stat}_us"
+    if args.from_json:
+        with open(args.from_json, encoding="utf-8") as fh:
+            saved = json.load(fh)
+        print(report(saved, bool(saved.get("quick")), stat))
+        return 0
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -171,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         payloads[name] = run_json([python, script, *common_flags], name, log)
 
     merged = merge(payloads, backends)
-    text = report(merged, args.quick)
+    merged["quick"] = args.quick
+    text = report(merged, args.quick, stat)
     print(text)
     if args.json:
         dump_json(merged, args.json)
