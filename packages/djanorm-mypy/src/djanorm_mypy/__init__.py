@@ -14,12 +14,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from mypy.nodes import ARG_NAMED, DictExpr, StrExpr, TypeInfo
+from mypy.nodes import (
+    ARG_NAMED,
+    AwaitExpr,
+    CallExpr,
+    Context,
+    DictExpr,
+    Expression,
+    MemberExpr,
+    RefExpr,
+    StrExpr,
+    TypeInfo,
+)
 from mypy.plugin import ClassDefContext, FunctionContext, MethodContext, Plugin
 from mypy.types import AnyType, ExtraAttrs, Instance, Type, TypeOfAny, get_proper_type
 
 from djanorm_mypy._checks import DJANORM_FIELD, DJANORM_VALUE, Checker
-from djanorm_mypy._models import MODEL, WILDCARD, ModelIndex, is_model, record_class
+from djanorm_mypy._models import MODEL, WILDCARD, ModelIndex, is_abstract, is_model, record_class
 
 __all__ = ["DJANORM_FIELD", "DJANORM_VALUE", "DjanormPlugin", "plugin"]
 
@@ -79,6 +90,11 @@ class DjanormPlugin(Plugin):
         method = _method_name(ctx)
         if model_info is None or method is None:
             return ctx.default_return_type
+        root = _root_model(ctx.context)
+        if root is not None and root.has_base(model_info.fullname):
+            model_info = root  # Invoice.objects where the manager is typed with an abstract parent
+        elif is_abstract(model_info):
+            return ctx.default_return_type  # which concrete model this queryset serves is not known here
         annotations = _annotations(ctx.type)
         if method in _CHAINING:
             returned = _carry_annotations(ctx, method, annotations)
@@ -178,10 +194,25 @@ def _model_of(receiver: Type) -> TypeInfo | None:
     return None
 
 
+def _root_model(call: Context) -> TypeInfo | None:
+    """The model class a call chain starts from: ``Invoice.objects.filter(...).get(...)`` -> ``Invoice``."""
+    expr: Expression | None = call.callee if isinstance(call, CallExpr) else None
+    for _ in range(64):
+        if isinstance(expr, MemberExpr):
+            if isinstance(expr.expr, RefExpr) and isinstance(expr.expr.node, TypeInfo):
+                return expr.expr.node if is_model(expr.expr.node) else None
+            expr = expr.expr
+        elif isinstance(expr, CallExpr):
+            expr = expr.callee
+        elif isinstance(expr, AwaitExpr):
+            expr = expr.expr
+        else:
+            return None
+    return None
+
+
 def _method_name(ctx: MethodContext) -> str | None:
     """The method being called, from the callee expression (``Author.objects.filter`` -> ``"filter"``)."""
-    from mypy.nodes import CallExpr, MemberExpr
-
     call = ctx.context
     if isinstance(call, CallExpr) and isinstance(call.callee, MemberExpr):
         name = call.callee.name

@@ -199,6 +199,8 @@ class Checker:
                 expected = base
         if expected is None or is_subtype(value, expected) or self._lenient(value, expected):
             return
+        if self._parent_model(value, f):
+            return
         self.fail(
             f'Incompatible type for "{keyword}" of "{model}" (got {format_type(value, self._options())}, '
             f"expected {format_type(expected, self._options())})",
@@ -231,6 +233,21 @@ class Checker:
             return self.api.named_generic_type("typing.Iterable", [item])
         except (KeyError, AssertionError):
             return None
+
+    @staticmethod
+    def _parent_model(value: Type, f: FieldInfo) -> bool:
+        """A value typed with a parent of the related model (an abstract base's manager returns it): may fit."""
+        if f.target is None:
+            return False
+        proper = get_proper_type(value)
+        items = proper.items if isinstance(proper, UnionType) else [proper]
+        for item in items:
+            item = get_proper_type(item)
+            if isinstance(item, NoneType):
+                continue
+            if not (isinstance(item, Instance) and f.target.has_base(item.type.fullname)):
+                return False
+        return True
 
     @staticmethod
     def _opaque_value(value: Type) -> bool:

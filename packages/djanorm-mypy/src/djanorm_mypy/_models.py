@@ -85,6 +85,11 @@ def is_model(info: TypeInfo) -> bool:
     return info.has_base(MODEL) and info.fullname != MODEL
 
 
+def is_abstract(info: TypeInfo) -> bool:
+    """An abstract model (``Meta.abstract = True``): a manager typed with it may serve any subclass."""
+    return bool(info.metadata.get(META_KEY, {}).get("abstract", False))
+
+
 # -- semantic analysis: record what the types do not say --------------------
 
 
@@ -147,6 +152,8 @@ def record_class(defn: ClassDef) -> None:
                         value = _const(inner.rvalue)
                         if isinstance(value, str):
                             data["default_related_name"] = value
+                    if isinstance(lv, NameExpr) and lv.name == "abstract":
+                        data["abstract"] = _const(inner.rvalue) is not False
             continue
         if not (isinstance(stmt, AssignmentStmt) and len(stmt.lvalues) == 1 and isinstance(stmt.rvalue, CallExpr)):
             continue

@@ -4,6 +4,7 @@
 
 from typing import Any, TypeVar
 
+import models_extra
 from models_app import Author
 
 import dorm
@@ -53,3 +54,11 @@ def local_models() -> None:
 
     Local.objects.filter(title="x")
     Local.objects.filter(titel="x")  # E: "Local" has no field "titel" (did you mean "title"?)  [djanorm-field]
+
+
+def scoped(qs: dorm.QuerySet[models_extra.Scoped]) -> None:
+    customer = models_extra.Customer.objects.create(name="c")  # typed as the abstract parent
+    models_extra.Invoice.objects.create(number="1", customer=customer)
+    models_extra.Invoice.objects.filter(number="1").exclude(customer=customer)
+    models_extra.Invoice.objects.filter(numbr="1")  # E: "Invoice" has no field "numbr" (did you mean "number"?)  [djanorm-field]
+    qs.filter(anything=1)  # abstract model, concrete one unknown
