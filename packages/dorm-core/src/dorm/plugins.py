@@ -87,6 +87,8 @@ KNOWN_BACKENDS: Final[Mapping[str, tuple[str, str]]] = {
 }
 
 _StatementWrapper = Callable[["Statement"], Generator[None, None, None]]
+#: key of the cached "any statement-path hook?" answer in ``Kernel._implemented`` (not a hook name)
+_STATEMENT_PATH = " statement path"
 
 
 def _entry_points(group: str) -> list[EntryPoint]:
@@ -267,6 +269,18 @@ class Kernel:
             wrappers = tuple(cast("_StatementWrapper", impl.function) for impl in impls)
             self._wrappers = wrappers
         return wrappers
+
+    def statement_path_hooked(self) -> bool:
+        """True when a plugin wraps statements (``dorm_statement``) or watches connection
+        checkouts (``dorm_connection_acquired`` / ``_released``); the executor skips those
+        steps otherwise (cached with the other hook caches)."""
+        found = self._implemented.get(_STATEMENT_PATH)
+        if found is None:
+            found = bool(self.statement_wrappers()) or any(
+                self.implemented(name) for name in ("dorm_connection_acquired", "dorm_connection_released")
+            )
+            self._implemented[_STATEMENT_PATH] = found
+        return found
 
     def configure(self, settings: Settings) -> None:
         self.ensure_loaded()

@@ -174,6 +174,17 @@ def run(stmt: Statement, method: str = "execute", *, script: bool = False) -> St
     if tx is not None:
         return run_on(tx.sync_connection(), stmt, script=script)
     backend = connections[stmt.alias]
+    if not plugins.kernel.statement_path_hooked():
+        # the usual case: no wrapper and no checkout hook to call (same steps otherwise)
+        conn = backend.acquire()
+        failed = False
+        try:
+            return run_on(conn, stmt, script=script, gens=())
+        except (OperationalError, InterfaceError):
+            failed = True
+            raise
+        finally:
+            backend.release(conn, broken=failed)
     gens = _enter_wrappers_before_checkout(stmt)
     try:
         conn = backend.acquire()
@@ -242,6 +253,17 @@ async def arun(stmt: Statement, *, script: bool = False) -> Statement:
             if not tx.closed:  # it may have ended while this task waited its turn
                 return await arun_on(tx.async_connection(), stmt, script=script)
     backend = connections[stmt.alias]
+    if not plugins.kernel.statement_path_hooked():
+        # the usual case: no wrapper and no checkout hook to call (same steps otherwise)
+        conn = await backend.aacquire()
+        failed = False
+        try:
+            return await arun_on(conn, stmt, script=script, gens=())
+        except (OperationalError, InterfaceError, asyncio.CancelledError):
+            failed = True
+            raise
+        finally:
+            await _shielded_release(backend, conn, failed)
     gens = _enter_wrappers_before_checkout(stmt)
     try:
         conn = await backend.aacquire()
