@@ -298,8 +298,8 @@ class ModelIndex:
         """Reverse relations of ``model`` by query name: a FieldInfo when the source model is known, else ``True``."""
         found: dict[str, FieldInfo | bool] = {}
         for module_name, module in self.modules.items():
-            if module_name.startswith(_SKIPPED_MODULES):
-                continue
+            if module.is_stub or module_name.startswith(_SKIPPED_MODULES):
+                continue  # models live in .py files; stubs (typeshed...) hold none
             for node in list(module.names.values()):
                 source = node.node
                 if isinstance(source, TypeInfo) and is_model(source) and META_KEY in source.metadata:
