@@ -16,21 +16,24 @@ from typing import Final
 
 from mypy.nodes import (
     ARG_NAMED,
+    ARG_POS,
     AwaitExpr,
     CallExpr,
     Context,
     DictExpr,
     Expression,
     MemberExpr,
+    OpExpr,
     RefExpr,
     StrExpr,
     TypeInfo,
+    UnaryExpr,
 )
 from mypy.plugin import ClassDefContext, FunctionContext, MethodContext, Plugin
 from mypy.types import AnyType, ExtraAttrs, Instance, Type, TypeOfAny, get_proper_type
 
 from djanorm_mypy._checks import DJANORM_FIELD, DJANORM_VALUE, Checker
-from djanorm_mypy._models import MODEL, WILDCARD, ModelIndex, is_abstract, is_model, record_class
+from djanorm_mypy._models import MODEL, WILDCARD, ModelIndex, ModelInfo, is_abstract, is_model, record_class
 
 __all__ = ["DJANORM_FIELD", "DJANORM_VALUE", "DjanormPlugin", "plugin"]
 
@@ -109,6 +112,8 @@ class DjanormPlugin(Plugin):
             zip(ctx.arg_names, ctx.arg_kinds, ctx.arg_types, ctx.args, strict=False)
         ):
             for name, kind, typ, arg in zip(names, kinds, types, args, strict=False):
+                if kind == ARG_POS and method in _LOOKUP_METHODS:
+                    _check_q(checker, model, arg)
                 if kind != ARG_NAMED or name is None:
                     continue
                 if name == "defaults" and method in _LOOKUP_WITH_DEFAULTS:
@@ -147,6 +152,26 @@ def _record(ctx: ClassDefContext) -> None:
         record_class(ctx.cls)
     except Exception:  # noqa: BLE001 - a class we cannot read is simply not recorded
         pass
+
+
+_Q: Final = "dorm.expressions.Q"
+
+
+def _check_q(checker: Checker, model: ModelInfo, expr: Expression, depth: int = 0) -> None:
+    """``filter(Q(name="x") | ~Q(age__lt=18))``: the keywords of literal ``Q(...)`` trees are lookups too."""
+    if depth > 32:
+        return
+    if isinstance(expr, OpExpr) and expr.op in ("|", "&", "^"):
+        _check_q(checker, model, expr.left, depth + 1)
+        _check_q(checker, model, expr.right, depth + 1)
+    elif isinstance(expr, UnaryExpr) and expr.op == "~":
+        _check_q(checker, model, expr.expr, depth + 1)
+    elif isinstance(expr, CallExpr) and isinstance(expr.callee, RefExpr) and expr.callee.fullname == _Q:
+        for name, kind, arg in zip(expr.arg_names, expr.arg_kinds, expr.args, strict=False):
+            if kind == ARG_NAMED and name is not None:
+                checker.check_lookup(model, name, checker.type_of(arg), arg)
+            elif kind == ARG_POS:
+                _check_q(checker, model, arg, depth + 1)
 
 
 def _annotations(receiver: Type) -> set[str]:

@@ -22,3 +22,5 @@ Author.objects.filter(age__year=2020)  # E: Unsupported lookup "year" for "Autho
 Author(naem="x")  # E: "Author" has no field "naem" (did you mean "name"?)  [djanorm-field]
 Author.objects.annotate(n_books=dorm.Count("book")).filter(n_books=1, naem="x")  # E: "Author" has no field "naem" (did you mean "name"?)  [djanorm-field]
 Author.objects.filter(n_books=1)  # E: "Author" has no field "n_books" (did you mean "book"?)  [djanorm-field]
+Author.objects.filter(dorm.Q(naem="x") | dorm.Q(age=1))  # E: "Author" has no field "naem" (did you mean "name"?)  [djanorm-field]
+Author.objects.exclude(~dorm.Q(age__lt="x"))  # E: Incompatible type for "age__lt" of "Author" (got "str", expected "int")  [djanorm-value]

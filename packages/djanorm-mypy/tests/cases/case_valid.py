@@ -38,3 +38,5 @@ Book.objects.filter(published__date=datetime.date(2020, 1, 1), published__hour__
 annotated = Author.objects.annotate(n_books=dorm.Count("book"))
 annotated.filter(n_books__gte=1).order_by("-n_books").exclude(n_books=0).get(n_books=1)
 Author.objects.filter(age=1).annotate(dorm.Count("book")).filter(book__count=2)
+Author.objects.filter(dorm.Q(name="x") & ~dorm.Q(book__title__icontains="t"), dorm.Q(dorm.Q(age=1), publisher=None))
+annotated.filter(dorm.Q(n_books__gt=2))
