@@ -22,7 +22,7 @@ def test_format_placeholders_are_converted(db: str) -> None:
 
 def test_rowcount_and_executemany(db: str) -> None:
     conn = dorm.get_connection()
-    conn.executemany("INSERT INTO item (name) VALUES (%s)", [["a"], ["b"], ["c"]])
+    assert conn.executemany("INSERT INTO item (name) VALUES (%s)", [["a"], ["b"], ["c"]]) == 3
     assert conn.execute("SELECT name FROM item ORDER BY id") == [("a",), ("b",), ("c",)]
     backend = connections["default"]
     raw = backend.acquire()

@@ -203,3 +203,65 @@ def test_alters_on_a_table_with_indexes_keep_the_indexes(empty_db: str) -> None:
         assert dorm.get_connection().execute("SELECT size FROM dk_indexed_renamed") == [(2,)]
     finally:
         backend.release(conn)
+
+
+def test_changes_duckdb_refuses_in_a_transaction_rebuild_the_table(empty_db: str) -> None:
+    """Inside a transaction DuckDB refuses DROP COLUMN / ALTER TYPE on indexed or unique columns: the table is copied."""
+    from dorm.transaction import atomic, current_transaction
+
+    backend = connections["default"]
+    v1 = _model(
+        "dk_rebuilt",
+        code=dorm.CharField(max_length=10, unique=True),
+        level=dorm.IntegerField(db_index=True),
+        other=dorm.IntegerField(db_index=True, default=0),
+    )
+    v2 = _model(
+        "dk_rebuilt",
+        code=dorm.CharField(max_length=10, unique=True),
+        level=dorm.BigIntegerField(db_index=True),
+        other=dorm.IntegerField(db_index=True, default=0),
+    )
+    v3 = _model(
+        "dk_rebuilt", level=dorm.BigIntegerField(db_index=True), other=dorm.IntegerField(db_index=True, default=0)
+    )
+    with atomic():
+        conn = current_transaction("default").connection  # type: ignore[union-attr]
+        with backend.schema_editor(conn) as ed:
+            ed.create_model(v1)
+    raw = dorm.get_connection()
+    raw.execute("INSERT INTO dk_rebuilt (code, level, other) VALUES (%s, %s, 0), (%s, %s, 0)", ["a", 1, "b", 2])
+    with atomic():
+        conn = current_transaction("default").connection  # type: ignore[union-attr]
+        with backend.schema_editor(conn) as ed:
+            ed.alter_field(v2, v1._meta.get_field("level"), v2._meta.get_field("level"))
+            ed.remove_field(v2, v2._meta.get_field("code"))
+    introspection = backend.introspection
+    types = {c.name: c.type for c in introspection.get_table_description("dk_rebuilt")}
+    assert types == {"id": "bigint", "level": "bigint", "other": "integer"}
+    assert sorted(info["columns"] for info in introspection.get_indexes("dk_rebuilt").values()) == [
+        ["level"],
+        ["other"],
+    ]
+    assert raw.execute("SELECT id, level FROM dk_rebuilt ORDER BY id") == [(1, 1), (2, 2)]
+    assert v3.objects.create(level=3).pk == 3  # the key's sequence survived the copy
+
+
+def test_dropping_a_declared_unique_copies_the_table(empty_db: str) -> None:
+    backend = connections["default"]
+    v1 = _model("dk_ununique", code=dorm.CharField(max_length=10, unique=True))
+    v2 = _model("dk_ununique", code=dorm.CharField(max_length=10))
+    raw = dorm.get_connection()
+    conn = backend.acquire()
+    try:
+        with backend.schema_editor(conn) as ed:
+            ed.create_model(v1)
+        raw.execute("INSERT INTO dk_ununique (code) VALUES (%s)", ["a"])
+        with pytest.raises(dorm.IntegrityError):
+            raw.execute("INSERT INTO dk_ununique (code) VALUES (%s)", ["a"])
+        with backend.schema_editor(conn) as ed:
+            ed.alter_field(v2, v1._meta.get_field("code"), v2._meta.get_field("code"))
+    finally:
+        backend.release(conn)
+    raw.execute("INSERT INTO dk_ununique (code) VALUES (%s)", ["a"])
+    assert raw.execute("SELECT count(*) FROM dk_ununique WHERE code = 'a'") == [(2,)]

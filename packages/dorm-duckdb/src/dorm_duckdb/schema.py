@@ -24,8 +24,11 @@ What DuckDB's ``ALTER TABLE`` cannot do, and what this editor does instead:
   column and renaming the table drop the table's indexes first and create
   them again afterwards (on the renamed columns; an index on a dropped
   column goes with it; ``DESC`` order is not kept).
-* Dropping a ``UNIQUE``/``PRIMARY KEY`` constraint declared with the table
-  is refused by DuckDB (the error says so).
+* Inside a transaction DuckDB refuses ``DROP COLUMN`` and ``ALTER ... TYPE``
+  on a column used by an index or a ``UNIQUE`` / ``PRIMARY KEY`` constraint,
+  even after ``DROP INDEX``: those changes (and dropping a column's
+  ``UNIQUE``) copy the table (create, ``INSERT ... SELECT``, drop, rename,
+  recreate the indexes).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from dorm.backends.base.schema import BaseDatabaseSchemaEditor, TableView, column_of
@@ -230,6 +234,12 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         if old_field.unique and not new_field.unique:
             skip.add(self._unique_index_name(view.db_table, column_of(old_field)))
         renames = {column_of(old_field): column_of(new_field)}
+        retyped = self.column_type(old_field) != self.column_type(new_field)
+        if (retyped or (old_field.unique and not new_field.unique)) and self._is_tied(
+            view.db_table, column_of(old_field)
+        ):
+            self._rebuild_alter(model, old_field, new_field, skip)
+            return
         with self._indexes_set_aside(view.db_table, renames=renames, skip=frozenset(skip)):
             super().alter_field(model, old_field, new_field)
 
@@ -254,9 +264,95 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         if getattr(field, "many_to_many", False):
             super().remove_field(model, field)
             return
+        if self._is_tied(model._meta.db_table, column_of(field)):
+            view = TableView.of(model)
+            fields = [f for f in view.fields if column_of(f) != column_of(field)]
+            mapping = {column_of(f): self.quote_name(column_of(f)) for f in fields}
+            self._rebuild(model, fields, mapping, dropped=column_of(field))
+            return
         with self._indexes_set_aside(model._meta.db_table, dropped=column_of(field)):
             super().remove_field(model, field)
 
     def alter_db_table(self, model: Any, old_db_table: str, new_db_table: str) -> None:
         with self._indexes_set_aside(old_db_table, new_table=new_db_table):
             super().alter_db_table(model, old_db_table, new_db_table)
+
+    # -- table rebuild ------------------------------------------------------------------
+    # Inside a transaction DuckDB refuses DROP COLUMN and ALTER ... TYPE on a column that
+    # an index or a UNIQUE / PRIMARY KEY constraint uses, even after DROP INDEX in the
+    # same transaction.  Such changes copy the table instead.
+
+    def _is_tied(self, table: str, column: str) -> bool:
+        """Whether an index or a UNIQUE / PRIMARY KEY constraint uses ``column``."""
+        if self.collect_sql or self.connection is None:
+            return False
+        for info in self.wrapper.introspection.get_constraints(table, connection=self.connection).values():
+            if (info["unique"] or info["index"]) and column in info["columns"]:
+                return True
+        return False
+
+    def _rebuild_alter(self, model: Any, old_field: Any, new_field: Any, skip: set[str]) -> None:
+        view = TableView.of(model)
+        names = {old_field.name, new_field.name}
+        fields = [new_field if f.name in names else f for f in view.fields]
+        if new_field not in fields:
+            fields.append(new_field)
+        mapping = {column_of(f): self.quote_name(column_of(f)) for f in fields}
+        source = self.quote_name(column_of(old_field))
+        new_type = self.column_type(new_field)
+        if new_type is not None and self.column_type(old_field) != new_type:
+            source = f"CAST({source} AS {new_type})"
+        if old_field.null and not new_field.null:
+            default = self.effective_default(new_field)
+            if default is not None:
+                source = f"coalesce({source}, {self.quote_value(default)})"
+        mapping[column_of(new_field)] = source
+        extra = [] if self.field_indexes_sql(view, old_field) else self.field_indexes_sql(view, new_field)
+        self._rebuild(
+            model,
+            fields,
+            mapping,
+            renames={column_of(old_field): column_of(new_field)},
+            skip=frozenset(skip),
+            extra_sql=extra,
+        )
+
+    def _rebuild(
+        self,
+        model: Any,
+        fields: list[Any],
+        mapping: dict[str, str],
+        *,
+        dropped: str | None = None,
+        renames: dict[str, str] | None = None,
+        skip: frozenset[str] = frozenset(),
+        extra_sql: list[str] | None = None,
+    ) -> None:
+        """Copy ``model``'s table into one with ``fields`` (``mapping``: new column -> SQL over the old table)."""
+        assert self.connection is not None
+        view = TableView.of(model)
+        table = view.db_table
+        scratch = f"{table}__dorm_new"
+        own_transaction = not self.connection.in_transaction
+        if own_transaction:
+            self.connection.begin()
+        try:
+            with self._indexes_set_aside(table, renames=renames, dropped=dropped, skip=skip):
+                self.execute(self.table_sql(replace(view, fields=fields, db_table=scratch)))
+                columns = [column_of(f) for f in fields if self.column_type(f) is not None and column_of(f) in mapping]
+                self.execute(
+                    f"INSERT INTO {self.quote_name(scratch)} ({', '.join(self.quote_name(c) for c in columns)}) "
+                    f"SELECT {', '.join(mapping[c] for c in columns)} FROM {self.quote_name(table)}"
+                )
+                self.execute(self.sql_delete_table % {"table": self.quote_name(table)})
+                self.execute(
+                    self.sql_rename_table % {"old_table": self.quote_name(scratch), "new_table": self.quote_name(table)}
+                )
+            for sql in extra_sql or ():
+                self.execute(sql)
+        except BaseException:
+            if own_transaction:
+                self.connection.rollback()
+            raise
+        if own_transaction:
+            self.connection.commit()
