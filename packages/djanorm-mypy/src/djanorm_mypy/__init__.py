@@ -117,7 +117,7 @@ class DjanormPlugin(Plugin):
                 if kind != ARG_NAMED or name is None:
                     continue
                 if name == "defaults" and method in _LOOKUP_WITH_DEFAULTS:
-                    if isinstance(arg, DictExpr):
+                    if isinstance(arg, DictExpr) and not _own_init(model_info):
                         for key, value in arg.items:
                             if isinstance(key, StrExpr):
                                 checker.check_assign(model, key.value, checker.type_of(value), update=False)
@@ -127,7 +127,8 @@ class DjanormPlugin(Plugin):
                 if method in _LOOKUP_METHODS or method in _LOOKUP_WITH_DEFAULTS:
                     checker.check_lookup(model, name, typ, arg)
                 elif method in _CREATE_METHODS:
-                    checker.check_assign(model, name, typ, update=False)
+                    if not _own_init(model_info):  # create() calls the model's own __init__
+                        checker.check_assign(model, name, typ, update=False)
                 else:
                     checker.check_assign(model, name, typ, update=True)
         return returned
@@ -135,7 +136,7 @@ class DjanormPlugin(Plugin):
     def _check_constructor(self, ctx: FunctionContext) -> Type:
         try:
             ret = get_proper_type(ctx.default_return_type)
-            if isinstance(ret, Instance) and is_model(ret.type):
+            if isinstance(ret, Instance) and is_model(ret.type) and not _own_init(ret.type):
                 checker = Checker(self._index(), ctx.api, ctx.context)
                 model = checker.model(ret.type)
                 for names, kinds, types in zip(ctx.arg_names, ctx.arg_kinds, ctx.arg_types, strict=False):
@@ -217,6 +218,16 @@ def _model_of(receiver: Type) -> TypeInfo | None:
                 return arg.type
             return None
     return None
+
+
+def _own_init(info: TypeInfo) -> bool:
+    """Whether the model (or a parent below ``Model``) defines ``__init__``: its keywords are its own then."""
+    for base in info.mro:
+        if base.fullname == MODEL:
+            return False
+        if "__init__" in base.names:
+            return True
+    return False
 
 
 def _root_model(call: Context) -> TypeInfo | None:

@@ -62,3 +62,14 @@ def scoped(qs: dorm.QuerySet[models_extra.Scoped]) -> None:
     models_extra.Invoice.objects.filter(number="1").exclude(customer=customer)
     models_extra.Invoice.objects.filter(numbr="1")  # E: "Invoice" has no field "numbr" (did you mean "number"?)  [djanorm-field]
     qs.filter(anything=1)  # abstract model, concrete one unknown
+
+
+class WithInit(dorm.Model):
+    title = dorm.CharField(max_length=5)
+
+    def __init__(self, *args: Any, heading: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, title=heading, **kwargs)
+
+
+WithInit(heading="x")
+WithInit.objects.create(heading="x")  # create() calls that __init__
