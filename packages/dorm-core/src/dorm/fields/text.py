@@ -50,7 +50,8 @@ class CharField(Field[_T]):
             raise TypeError(f"{type(self).__name__}: max_length must be a positive integer, got {self.max_length!r}.")
 
     def coerce(self, value: Any) -> str:
-        text = _as_text(self, value)
+        # a plain str (nearly every assignment) needs no conversion: skip _as_text's checks
+        text = value if type(value) is str else _as_text(self, value)
         assert self.max_length is not None
         if len(text) > self.max_length:
             raise ValidationError(

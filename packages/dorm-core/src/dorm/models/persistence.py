@@ -179,12 +179,12 @@ def _hooked_save_update(cls: Any, alias: str, cols: list[Any], raw_values: list[
     return stmt
 
 
-def _insert_hook(model: Any, objs: list[Any], alias: str) -> None:
+def _insert_hook(model: Any, objs: list[Any], alias: str, conflict: tuple[Any, ...] = ()) -> None:
     """``dorm_query_pre_compile`` for INSERTs (only when a plugin implements it)."""
     if _kernel.implemented("dorm_query_pre_compile"):
         from dorm.sql.query import InsertQuery
 
-        _kernel.query_pre_compile(InsertQuery(model, objs), alias)  # type: ignore[arg-type]
+        _kernel.query_pre_compile(InsertQuery(model, objs, conflict), alias)  # type: ignore[arg-type]
 
 
 def _op_insert(instance: Any, alias: str, wrapper: Any) -> Op[None]:
@@ -241,6 +241,7 @@ def _writers(fields: Sequence[Any]) -> list[tuple[str, Any, Any]]:
     plain dict read and the identity; bulk paths skip those calls.
     """
     from dorm.fields.base import Field
+    from dorm.fields.related import ForeignKey
 
     base_pre = Field.pre_save
     base_prep = Field.get_db_prep_value
@@ -248,7 +249,11 @@ def _writers(fields: Sequence[Any]) -> list[tuple[str, Any, Any]]:
     for f in fields:
         cls = type(f)
         pre = None if cls.pre_save is base_pre else f.pre_save
-        prep = None if cls.get_db_prep_value is base_prep else f.get_db_prep_value
+        prep_field = f
+        if cls.get_db_prep_value is ForeignKey.get_db_prep_value:
+            # a stored key (``author_id``) is never an instance: the target field prepares it
+            prep_field = f.target_field
+        prep = None if type(prep_field).get_db_prep_value is base_prep else prep_field.get_db_prep_value
         out.append((f.attname, pre, prep))
     return out
 
@@ -398,7 +403,7 @@ def op_bulk_create(
     elif ignore_conflicts:
         conflict = (True, None, None)
     _kernel.pre_bulk_write(model, objs, alias, "create")
-    _insert_hook(model, objs, alias)
+    _insert_hook(model, objs, alias, conflict)
     pk = meta.pk
     auto = _is_auto(pk)
     marker = _db_default_marker()

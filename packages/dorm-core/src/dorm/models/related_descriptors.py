@@ -137,10 +137,13 @@ def make_fk_attname_setter(field: ForeignKey[Any]) -> Any:
     """``book.author_id = 3``: coerces with the target key's rules and drops a stale cached object."""
     name = field.name
     attname = field.attname
+    convert: list[Any] = []  # resolved on first use (the target may be defined later)
 
     def setter(instance: Model, value: Any) -> None:
         if value is not None:
-            value = field.to_python(value)
+            if not convert:
+                convert.append(_key_converter(field))
+            value = convert[0](value)
         cache = instance._state.fields_cache
         if name in cache:
             cached = cache[name]
@@ -149,6 +152,17 @@ def make_fk_attname_setter(field: ForeignKey[Any]) -> Any:
         instance.__dict__[attname] = value
 
     return setter
+
+
+def _key_converter(field: ForeignKey[Any]) -> Any:
+    """``field.to_python`` for a non-None key: the target field's own converter when
+    ``to_python`` is the ForeignKey one (which only delegates to the target field)."""
+    from dorm.fields.related import ForeignKey
+    from dorm.models.options import non_null_converter
+
+    if type(field).to_python is ForeignKey.to_python:
+        return non_null_converter(field.target_field)
+    return field.to_python
 
 
 def prepare_related_fields_for_save(instance: Model, operation: str) -> None:
