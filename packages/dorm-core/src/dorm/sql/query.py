@@ -888,12 +888,15 @@ class InsertQuery:
     the statement is built after the hook, so the value is an ordinary parameter.
     """
 
-    __slots__ = ("model", "objs", "kind")
+    __slots__ = ("model", "objs", "kind", "conflict")
 
-    def __init__(self, model: Any, objs: list[Any]) -> None:
+    def __init__(self, model: Any, objs: list[Any], conflict: tuple[Any, ...] = ()) -> None:
         self.model = model
         self.objs = objs
         self.kind = INSERT
+        #: ``bulk_create`` conflict handling: ``()`` for none, else ``(ignore, update_fields, unique_fields)``
+        #: (fields, or None) so a plugin can refuse an upsert that could overwrite rows it must not touch
+        self.conflict = conflict
 
     def add_insert_value(self, name: str, value: Any) -> None:
         """Set field ``name`` to ``value`` on every row of this INSERT."""
