@@ -162,3 +162,25 @@ def _drop_quietly(alias: str, model: Any) -> None:
     for table in tables:
         cascade = " CASCADE" if conn.backend.vendor == "postgresql" else ""
         conn.execute(f"DROP TABLE IF EXISTS {q(table)}{cascade}")
+
+
+# -- tenancy hooks: active during this package's tests only -----------------
+# Importing the test models (at collection) registers the tenancy hooks; other
+# packages' tests collected in the same run must not run with them.
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    from dorm_tenancy import scope
+
+    scope.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _tenancy_hooks() -> Iterator[None]:
+    from dorm_tenancy import scope
+
+    scope.activate()
+    try:
+        yield
+    finally:
+        scope.deactivate()

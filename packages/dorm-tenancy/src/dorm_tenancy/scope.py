@@ -182,10 +182,16 @@ def _check_owned(instance: Any, tid: Any, what: str) -> None:
     )
 
 
-def _stamp(model: Any, objs: list[Any]) -> None:
+def _stamp(model: Any, objs: list[Any], conflict: tuple[Any, ...]) -> None:
     tid = _require(model, "INSERT")
     field = _tenant_field(model)
     attname = field.attname
+    if conflict and conflict[1] and field not in (conflict[2] or ()):
+        raise CrossTenantWriteError(
+            f"bulk_create(update_conflicts=True) on {model.__name__} without {TENANT_FIELD!r} in unique_fields "
+            f"could overwrite another tenant's conflicting row. Put {TENANT_FIELD!r} in unique_fields (with a "
+            f"matching unique constraint), e.g. unique_fields=[{TENANT_FIELD!r}, 'number']."
+        )
     for obj in objs:
         if not obj._state.adding and obj.pk is not None:
             raise CrossTenantWriteError(
@@ -207,7 +213,7 @@ class TenancyHooks:
     def dorm_query_pre_compile(self, query: Any, alias: str) -> None:
         if query.kind == INSERT:
             if _is_tenant(query.model):
-                _stamp(query.model, query.objs)
+                _stamp(query.model, query.objs, getattr(query, "conflict", ()))
             return
         if UNSCOPED_TAG in query.tags:
             return
@@ -247,3 +253,10 @@ def activate() -> None:
     kernel = plugins.kernel
     if not kernel.is_registered(hooks):
         kernel.register(hooks, name=PLUGIN_NAME)
+
+
+def deactivate() -> None:
+    """Unregister the hooks (test isolation; the next TenantModel subclass or :func:`activate` re-registers)."""
+    kernel = plugins.kernel
+    if kernel.is_registered(hooks):
+        kernel.unregister(hooks)

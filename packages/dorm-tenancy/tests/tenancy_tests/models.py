@@ -66,4 +66,25 @@ class CodeDoc(TenantModel):
         app_label = "tenancy"
 
 
-ALL = (Region, Customer, Tag, Invoice, Tagging, UuidDoc, CodeDoc)
+class Sku(TenantModel):
+    """Unique per tenant: the safe target of an upsert."""
+
+    code = dorm.CharField(max_length=20)
+    price = dorm.IntegerField(default=0)
+
+    class Meta:
+        app_label = "tenancy"
+        constraints = [dorm.UniqueConstraint(fields=["tenant_id", "code"], name="tenancy_sku_tenant_code")]
+
+
+class Coupon(TenantModel):
+    """Unique across tenants: an upsert on ``code`` alone could hit another tenant's row."""
+
+    code = dorm.CharField(max_length=20, unique=True)
+    value = dorm.IntegerField(default=0)
+
+    class Meta:
+        app_label = "tenancy"
+
+
+ALL = (Region, Customer, Tag, Invoice, Tagging, UuidDoc, CodeDoc, Sku, Coupon)

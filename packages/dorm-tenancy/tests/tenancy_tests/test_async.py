@@ -63,7 +63,7 @@ async def test_gather_tasks_with_different_tenants(alias: str, data: Any) -> Non
         t = res["t"]
         assert all(n.startswith(f"t{t}-") for n in res["seen"]), res
         assert all(n.startswith(f"t{t}-") for n in res["related"]), res
-        assert res["count"] == len(res["seen"])
+        assert 3 <= len(res["seen"]) <= res["count"] <= 5  # the other task of the tenant may insert in between
         assert res["stamp"] == t and res["customer"] == t and res["updated"] == 1
     for t in TENANTS:
         async with current_tenant(t):

@@ -11,7 +11,7 @@ from dorm import Count, Exists, F, OuterRef, Subquery, Sum
 from dorm.exceptions import NoActiveTenantError
 from dorm_tenancy import CrossTenantWriteError, current_tenant, get_current_tenant
 
-from .models import ALL, CodeDoc, Customer, Invoice, Region, Tag, Tagging, UuidDoc
+from .models import ALL, CodeDoc, Coupon, Customer, Invoice, Region, Sku, Tag, Tagging, UuidDoc
 
 TENANTS = (1, 2, 3)
 
@@ -379,3 +379,33 @@ def test_hooks_idle_until_a_tenant_model_exists() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_upserts_must_target_the_tenant(alias: str, create_tables: Any) -> None:
+    create_tables(Sku, Coupon)
+    with current_tenant(2):
+        Coupon.objects.create(code="SAVE", value=5)
+    with current_tenant(1):
+        with pytest.raises(CrossTenantWriteError, match="unique_fields"):
+            Coupon.objects.bulk_create(
+                [Coupon(code="SAVE", value=50)], update_conflicts=True, update_fields=["value"], unique_fields=["code"]
+            )
+        Coupon.objects.bulk_create([Coupon(code="SAVE", value=50)], ignore_conflicts=True)  # DO NOTHING: safe
+    assert Coupon.unscoped.get(code="SAVE").value == 5 and Coupon.unscoped.get(code="SAVE").tenant_id == 2
+    for t in (1, 2):
+        with current_tenant(t):
+            Sku.objects.bulk_create(
+                [Sku(code="X", price=t)],
+                update_conflicts=True,
+                update_fields=["price"],
+                unique_fields=["tenant_id", "code"],
+            )
+    with current_tenant(1):
+        Sku.objects.bulk_create(
+            [Sku(code="X", price=100)],
+            update_conflicts=True,
+            update_fields=["price"],
+            unique_fields=["tenant_id", "code"],
+        )
+        assert Sku.objects.get(code="X").price == 100
+    assert sorted(Sku.unscoped.values_list("tenant_id", "price")) == [(1, 100), (2, 2)]
