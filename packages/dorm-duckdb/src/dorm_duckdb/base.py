@@ -110,7 +110,7 @@ class DatabaseWrapper(BaseDatabaseWrapper):
 
     # -- async checkout ---------------------------------------------------------
 
-    async def aacquire(self) -> DuckDBAsyncConnection:
+    async def aacquire(self) -> BaseAsyncConnection:
         return await self.pool.acquire()
 
     async def arelease(self, connection: BaseAsyncConnection, *, broken: bool = False) -> None:
