@@ -77,14 +77,18 @@ class _Scoper:
         if q.combinator:
             q.combined = tuple(self.scoped_copy(part) for part in q.combined)
             return
-        q.where = self.walk(q.where)
-        q.annotations = {n: self.walk(e) for n, e in q.annotations.items()}
-        q.select_exprs = {n: self.walk(e) for n, e in q.select_exprs.items()}
+        if q.where is not None:
+            q.where = self.walk(q.where)
+        if q.annotations:
+            q.annotations = {n: self.walk(e) for n, e in q.annotations.items()}
+        if q.select_exprs:
+            q.select_exprs = {n: self.walk(e) for n, e in q.select_exprs.items()}
         if q.order_by:
             q.order_by = self.walk(q.order_by)
         if q.group_by:
             q.group_by = self.walk(q.group_by)
-        q.update_values = [(f, self.walk(e)) for f, e in q.update_values]
+        if q.update_values:
+            q.update_values = [(f, self.walk(e)) for f, e in q.update_values]
         if q.kind == UPDATE and _is_tenant(q.model):
             self.check_update_values(q)
         conditions: list[Expression] = []
@@ -138,20 +142,17 @@ class _Scoper:
             if all(a is b for a, b in zip(nodes, node.nodes, strict=True)):
                 return node
             return WhereNode(nodes, node.connector, node.negated)
-        if isinstance(node, Col):
-            return node
         if isinstance(node, Expression):
             out = node
-            for cls in type(node).__mro__:
-                for slot in cls.__dict__.get("__slots__", ()):
-                    if slot == "output_field" or not hasattr(node, slot):
-                        continue
-                    value = getattr(node, slot)
-                    new = self.walk(value)
-                    if new is not value:
-                        if out is node:
-                            out = copy.copy(node)
-                        object.__setattr__(out, slot, new)
+            for slot in _child_slots(type(node)):
+                value = getattr(node, slot, None)
+                if value is None or type(value) in _LEAVES:
+                    continue
+                new = self.walk(value)
+                if new is not value:
+                    if out is node:
+                        out = copy.copy(node)
+                    object.__setattr__(out, slot, new)
             return out
         if isinstance(node, list):
             items = [self.walk(v) for v in node]
@@ -160,6 +161,24 @@ class _Scoper:
             titems = tuple(self.walk(v) for v in node)
             return node if all(a is b for a, b in zip(titems, node, strict=True)) else titems
         return node
+
+
+#: values that never hold a subquery: not walked
+_LEAVES: frozenset[type] = frozenset({Col, Value, str, int, float, bool, bytes})
+_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_slots(cls: type) -> tuple[str, ...]:
+    """The ``__slots__`` of an expression class (all bases) that may hold child nodes."""
+    slots = _SLOTS.get(cls)
+    if slots is None:
+        names: list[str] = []
+        for klass in cls.__mro__:
+            for slot in klass.__dict__.get("__slots__", ()):
+                if slot not in ("output_field", "__weakref__") and slot not in names:
+                    names.append(slot)
+        slots = _SLOTS[cls] = tuple(names)
+    return slots
 
 
 def _require(model: Any, what: str) -> Any:
