@@ -43,6 +43,12 @@ async def test_gather_tasks_with_different_tenants(alias: str, data: Any) -> Non
             foreign = await Invoice.unscoped.aget(number=f"t{t % 3 + 1}-c")
             with pytest.raises(CrossTenantWriteError):
                 await foreign.adelete()
+            found = await Invoice.unscoped.ain_bulk()
+            mine = await Invoice.objects.ain_bulk(list(found))
+            assert {i.tenant_id for i in mine.values()} == {t}
+            obj, _created = await Customer.objects.aget_or_create(name=f"c1-t{t}")
+            assert obj.tenant_id == t
+            assert {i.tenant_id async for i in Invoice.objects.aiterator(chunk_size=2)} == {t}
             custs = [c async for c in Customer.objects.prefetch_related("invoices")]
             related = sorted(i.number for cust in custs for i in cust.invoices.all())
             assert get_current_tenant() == t

@@ -65,6 +65,19 @@ def test_seed_symptom_no_active_tenant_raises_with_cause_and_fix(alias: str, dat
     ):
         with pytest.raises(NoActiveTenantError):
             call()
+    inv = Invoice.unscoped.get(number="t1-a")
+    for call in (
+        lambda: inv.save(),
+        lambda: inv.delete(),
+        lambda: inv.refresh_from_db(),
+        lambda: Invoice.objects.in_bulk([inv.pk]),
+        lambda: list(Invoice.objects.values("number")),
+        lambda: Invoice.objects.get_or_create(number="new", defaults={"customer_id": inv.customer_id}),
+        lambda: Invoice.objects.bulk_update([inv], ["amount"]),
+        lambda: list(Customer.objects.get(pk=inv.customer_id).invoices.all()),
+    ):
+        with pytest.raises(NoActiveTenantError):
+            call()
     # nothing was written or changed by the refused calls
     assert Invoice.unscoped.filter(amount=0).count() == 0
     assert Invoice.unscoped.count() == 9
