@@ -23,7 +23,7 @@ from dorm.exceptions import (
 )
 from dorm.fields.base import Field
 from dorm.models import guards
-from dorm.models.options import Options
+from dorm.models.options import Options, compile_init_fill
 from dorm.models.registry import apps
 
 if TYPE_CHECKING:
@@ -275,29 +275,11 @@ class Model(metaclass=ModelBase):
                 if field.name in kwargs or (field.attname in kwargs):
                     raise TypeError(f"{type(self).__name__}() got multiple values for {field.name!r}.")
                 kwargs[field.attname] = value
-        errors: dict[str, list[str]] | None = None
-        pop = kwargs.pop
-        # plan entries: (name, attname, convert or None for relations, default is callable, default)
-        for name, attname, convert, call_default, default in meta.init_plan:
-            value = pop(name, _MISSING) if kwargs else _MISSING
-            key = name
-            if value is _MISSING and attname is not name and kwargs:
-                value = pop(attname, _MISSING)
-                key = attname
-            if value is _MISSING:
-                data[attname] = default() if call_default else default
-                continue
-            try:
-                if convert is not None and value is not None:
-                    data[attname] = convert(value)
-                elif convert is not None:
-                    data[attname] = None
-                else:
-                    meta.setters[key](self, value)
-            except ValidationError as exc:
-                if errors is None:
-                    errors = {}
-                errors.setdefault(name, []).extend(exc.messages)
+        fill = meta.init_fill
+        if fill is None:
+            fill = meta.init_fill = compile_init_fill(meta, _MISSING)
+        # the fields, from kwargs or their defaults (generated from meta.init_plan)
+        errors = fill(self, data, kwargs)
         if kwargs:
             self._init_extra(kwargs)
         if errors:

@@ -54,6 +54,8 @@ _INHERITED: Final = (
 )
 
 Setter = Callable[["Model", Any], None]
+#: ``(instance, instance.__dict__, kwargs) -> errors or None``: fills the concrete fields (see compile_init_fill)
+InitFill = Callable[["Model", dict[str, Any], dict[str, Any]], "dict[str, list[str]] | None"]
 
 
 def _normalise_together(value: Any) -> tuple[tuple[str, ...], ...]:
@@ -124,6 +126,8 @@ class Options:
         self._prepared = False
         #: per concrete field, for Model.__init__: (name, attname, convert or None, default is callable, default)
         self.init_plan: tuple[tuple[str, str, Callable[[Any], Any] | None, bool, Any], ...] = ()
+        #: ``init_plan`` as generated straight-line code (built on the first ``Model.__init__``)
+        self.init_fill: InitFill | None = None
         self._substitute_names()
 
     def _substitute_names(self) -> None:
@@ -175,6 +179,7 @@ class Options:
         self._check_names()
         self._build_setters()
         self.init_plan = tuple(_init_entry(f) for f in self.concrete_fields)
+        self.init_fill = None
         self._prepared = True
 
     def _check_names(self) -> None:
@@ -353,3 +358,50 @@ def _init_entry(field: Field[Any]) -> tuple[str, str, Callable[[Any], Any] | Non
     if field.db_default is not NOT_PROVIDED:
         return field.name, field.attname, convert, False, DB_DEFAULT
     return field.name, field.attname, convert, False, field.get_default()
+
+
+def compile_init_fill(meta: Options, missing: object) -> InitFill:
+    """Generate ``Model.__init__``'s field loop for ``meta.init_plan`` as straight-line code.
+
+    Per field, in order, exactly what the generic loop did: take the value by
+    name (relations: else by attname), else the default (called when
+    callable); ``None`` is stored as is; other values are converted, or for
+    relations go through the field's setter; a ``ValidationError`` is
+    collected under the field's name.  Unrolled, a 5-field model is built
+    about twice as fast (``bulk_create`` of 1,000 new instances).
+    """
+    from dorm.exceptions import ValidationError
+
+    env: dict[str, Any] = {"MISSING": missing, "ValidationError": ValidationError, "setters": meta.setters}
+    lines = ["def init_fill(self, data, kwargs):", "    errors = None", "    pop = kwargs.pop"]
+    for i, (name, attname, convert, call_default, default) in enumerate(meta.init_plan):
+        env[f"default{i}"] = default
+        lines.append(f"    value = pop({name!r}, MISSING) if kwargs else MISSING")
+        if convert is None:
+            lines.append(f"    key = {name!r}")
+            if attname != name:
+                lines.append("    if value is MISSING and kwargs:")
+                lines.append(f"        value = pop({attname!r}, MISSING)")
+                lines.append(f"        key = {attname!r}")
+        lines.append("    if value is MISSING:")
+        lines.append(
+            f"        data[{attname!r}] = default{i}()" if call_default else f"        data[{attname!r}] = default{i}"
+        )
+        if convert is not None:
+            env[f"convert{i}"] = convert
+            lines.append("    elif value is None:")
+            lines.append(f"        data[{attname!r}] = None")
+        lines.append("    else:")
+        lines.append("        try:")
+        if convert is not None:
+            lines.append(f"            data[{attname!r}] = convert{i}(value)")
+        else:
+            lines.append("            setters[key](self, value)")
+        lines.append("        except ValidationError as exc:")
+        lines.append("            if errors is None:")
+        lines.append("                errors = {}")
+        lines.append(f"            errors.setdefault({name!r}, []).extend(exc.messages)")
+    lines.append("    return errors")
+    exec(compile("\n".join(lines), f"<dorm init {meta.object_name}>", "exec"), env)  # noqa: S102 - generated from the plan only
+    fill: InitFill = env["init_fill"]
+    return fill
