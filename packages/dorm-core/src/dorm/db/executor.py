@@ -159,8 +159,9 @@ def run_on(conn: BaseConnection, stmt: Statement, *, script: bool = False, gens:
         if gens:
             _exit_wrappers(gens, stmt, exc)
         raise
-    stmt.duration = perf_counter() - start
-    _log(stmt)
+    stmt.duration = duration = perf_counter() - start
+    if duration >= slow_query_seconds or logger.isEnabledFor(_DEBUG):
+        _log(stmt)
     if gens:
         _exit_wrappers(gens, stmt, None)
     return stmt
@@ -232,8 +233,9 @@ async def arun_on(
         if gens:
             _exit_wrappers(gens, stmt, exc)
         raise
-    stmt.duration = perf_counter() - start
-    _log(stmt)
+    stmt.duration = duration = perf_counter() - start
+    if duration >= slow_query_seconds or logger.isEnabledFor(_DEBUG):
+        _log(stmt)
     if gens:
         _exit_wrappers(gens, stmt, None)
     return stmt

@@ -9,6 +9,8 @@ signals are skipped when nothing implements or listens to them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import repeat
+from operator import is_
 from typing import Any
 
 from dorm import plugins
@@ -412,7 +414,10 @@ def op_bulk_create(
     for o in objs:
         data = o.__dict__
         include = data.get(pk.attname) is not None or not auto
-        defaults = tuple(f.attname for f in meta.concrete_fields if data.get(f.attname) is marker)
+        # identity test over the values at C speed; the per-field scan only when a marker is there
+        defaults: tuple[str, ...] = ()
+        if any(map(is_, data.values(), repeat(marker))):
+            defaults = tuple(f.attname for f in meta.concrete_fields if data.get(f.attname) is marker)
         groups.setdefault((include, defaults), []).append(o)
     for (include_pk, left_out), group in groups.items():
         fields = tuple(f for f in meta.concrete_fields if (include_pk or f is not pk) and f.attname not in left_out)
