@@ -448,3 +448,28 @@ def test_budget_max_queries_catches_the_n_plus_one(orm: str) -> None:
             [a.publisher.name for a in Author.objects.all()]
     with dorm.budget(max_queries=1):
         [a.publisher.name for a in Author.objects.select_related("publisher")]
+
+
+def test_orm_prefetches_that_return_no_rows_are_not_reported(orm: str) -> None:
+    """Six different reads each prefetch the (empty) tags of new articles: the same
+    prefetch template runs six times, but finds nothing, so it is not an N+1."""
+    fresh = [Article.objects.create(title=f"fresh {i}") for i in range(6)]
+    lookups = ["pk", "title", "title__startswith", "title__endswith", "title__contains", "pk__lte"]
+    values = [fresh[0].pk, "fresh 1", "fresh 2", "fresh 3", "fresh 4", fresh[5].pk]
+    with own_module.NPlusOneDetector(threshold=5, raise_on_detect=False) as detector:
+        for lookup, value in zip(lookups, values, strict=True):
+            qs = Article.objects.filter(**{lookup: value}).filter(title__startswith="fresh")
+            list(qs.filter(pk=fresh[lookups.index(lookup)].pk).prefetch_related("tags"))
+    assert detector.findings == []
+
+
+def test_orm_prefetches_that_return_rows_are_counted(orm: str) -> None:
+    """The control: the same loop over articles that do have tags is reported."""
+    articles = list(Article.objects.filter(title__startswith="article"))
+    lookups = ["pk", "title", "title__startswith", "title__endswith", "title__contains", "pk__lte"]
+    with own_module.NPlusOneDetector(threshold=5, raise_on_detect=False) as detector:
+        for lookup, article in zip(lookups, articles, strict=False):
+            value = article.pk if lookup in ("pk", "pk__lte") else article.title
+            list(Article.objects.filter(**{lookup: value}).filter(pk=article.pk).prefetch_related("tags"))
+    assert len(detector.findings) == 1
+    assert detector.findings[0].count == 6

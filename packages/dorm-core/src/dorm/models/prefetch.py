@@ -76,6 +76,8 @@ def _prefetch_one(instances: list[Any], name: str, pf: Prefetch | None, alias: s
             f"Relations are: {', '.join(paths.valid_names(model))}."
         )
     base_qs = pf.queryset if pf is not None and pf.queryset is not None else None
+    # Tells statement wrappers (the N+1 detector) this is a prefetch, and of what.
+    origin = f"prefetch:{model.__name__}.{name}"
     to_attr = pf.to_attr if pf is not None else None
     if step.kind == paths.FORWARD:
         field = step.field
@@ -85,6 +87,7 @@ def _prefetch_one(instances: list[Any], name: str, pf: Prefetch | None, alias: s
         qs = (
             (base_qs if base_qs is not None else QuerySet(target)).using(alias).filter(**{f"{tf.name}__in": list(keys)})
         )
+        qs._origin = origin
         rows = yield from qs._op_fetch()
         by_key = {r.__dict__[tf.attname]: r for r in rows}
         for i in instances:
@@ -124,6 +127,7 @@ def _prefetch_one(instances: list[Any], name: str, pf: Prefetch | None, alias: s
         condition.check_rhs()
         q.add_q(Q(condition))
         q.add_annotation(_SOURCE, source)
+        qs._origin = origin
         rows = yield from qs._op_fetch()
         grouped: dict[Any, list[Any]] = {pk: [] for pk in pks}
         for r in rows:
@@ -133,6 +137,7 @@ def _prefetch_one(instances: list[Any], name: str, pf: Prefetch | None, alias: s
         target = rel.related_model
         accessor = rel.get_accessor_name()
         qs = (base_qs if base_qs is not None else QuerySet(target)).using(alias).filter(**{f"{fk.name}__in": pks})
+        qs._origin = origin
         rows = yield from qs._op_fetch()
         grouped = {pk: [] for pk in pks}
         for r in rows:
