@@ -11,7 +11,7 @@ The built-in lookups register on :class:`dorm.fields.Field` through the same
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dorm.exceptions import FieldError
@@ -341,6 +341,16 @@ DEFAULT_TRANSFORMS: dict[str, type[Transform]] = {
 
 _DATE_TYPES = frozenset({"DateField", "DateTimeField"})
 _REGISTERED = False
+_JSON_REGISTERED = False
+
+
+def _register_json() -> None:
+    """The JSON lookups register on ``JSONField`` on first use (``fields`` imports late)."""
+    global _JSON_REGISTERED
+    _JSON_REGISTERED = True
+    from dorm.lookups_json import register_json_lookups
+
+    register_json_lookups()
 
 
 def register_defaults() -> None:
@@ -373,10 +383,14 @@ def register_defaults() -> None:
     if time_cls is not None:
         time_cls.register_lookup(ExtractHour)
         time_cls.register_lookup(ExtractMinute)
+    if not _JSON_REGISTERED:
+        _register_json()
 
 
 def find_lookup(field: Any, name: str) -> type[Lookup] | None:
     """The lookup class ``name`` on ``field`` (registered ones first, then the defaults)."""
+    if not _JSON_REGISTERED:
+        _register_json()
     get = getattr(field, "get_lookup", None)
     if get is not None:
         found = get(name)
@@ -385,14 +399,22 @@ def find_lookup(field: Any, name: str) -> type[Lookup] | None:
     return DEFAULT_LOOKUPS.get(name)
 
 
-def find_transform(field: Any, name: str) -> type[Transform] | None:
-    """The transform class ``name`` on ``field`` (``year``/``month``/``day``/``date`` on date fields)."""
+def find_transform(field: Any, name: str) -> Callable[[Expression], Transform] | None:
+    """The transform ``name`` on ``field``, called with the left-hand side to apply it.
+
+    ``year``/``month``/``day``/``date`` on date fields; on a JSON field any other
+    name is a key (``data__owner``).
+    """
     get = getattr(field, "get_transform", None)
     if get is not None:
         found = get(name)
         if isinstance(found, type) and issubclass(found, Transform):
             return found
     internal = field.get_internal_type() if hasattr(field, "get_internal_type") else ""
+    if internal == "JSONField":
+        from dorm.lookups_json import key_transform_factory
+
+        return key_transform_factory(name)
     if internal in _DATE_TYPES or internal == "TimeField":
         cls = DEFAULT_TRANSFORMS.get(name)
         if cls is not None and (internal != "DateField" or name not in ("hour", "minute")):

@@ -9,7 +9,7 @@ regexes with ``~`` / ``~*``, ``EXTRACT`` as integers.  Everything else
 
 from __future__ import annotations
 
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final
 
 from dorm.backends.base.operations import BaseDatabaseOperations
 
@@ -63,3 +63,41 @@ class DatabaseOperations(BaseDatabaseOperations):
         if field is None:
             return super().date_extract_sql(lookup_type, sql)
         return f"EXTRACT({field} FROM {sql})::integer"
+
+    # -- JSON (jsonb operators; key paths are text[] parameters) -------------------
+
+    def json_path_param(self, keys: tuple[str, ...]) -> Any:
+        """A ``text[]`` path for ``#>``: ``{tags,0}`` indexes arrays and names object keys alike."""
+        return list(keys)
+
+    def json_key_param(self, key: str) -> Any:
+        return key
+
+    def json_extract_sql(self, lhs: str, path: str) -> str:
+        return f"({lhs} #> {path}::text[])"
+
+    def json_extract_text_sql(self, lhs: str, path: str) -> str:
+        return f"({lhs} #>> {path}::text[])"
+
+    def json_select_sql(self, lhs: str, path: str) -> str:
+        return f"({lhs} #> {path}::text[])"
+
+    def json_value_sql(self, placeholder: str) -> str:
+        return f"{placeholder}::jsonb"
+
+    def json_is_null_sql(self, lhs: str, path: str) -> str:
+        return f"({lhs} #> {path}::text[]) = 'null'::jsonb"
+
+    def json_has_path_sql(self, lhs: str, path: str, present: bool = True) -> str:
+        # #> gives SQL NULL only for a missing path (JSON null is 'null'::jsonb)
+        return f"({lhs} #> {path}::text[]) IS {'NOT ' if present else ''}NULL"
+
+    def json_has_keys_sql(self, lhs: str, placeholders: list[str], any_key: bool) -> str:
+        if len(placeholders) == 1:
+            return f"{lhs} ? {placeholders[0]}"
+        operator = "?|" if any_key else "?&"
+        return f"{lhs} {operator} ARRAY[{', '.join(placeholders)}]::text[]"
+
+    def json_contains_sql(self, lookup_name: str, lhs: str, rhs: str) -> str:
+        operator = "@>" if lookup_name == "contains" else "<@"
+        return f"{lhs} {operator} {rhs}::jsonb"

@@ -133,6 +133,21 @@ class JSONField(Field[Any]):
             raise ValidationError("This field cannot be null.", code="null")
 
 
+class KeyTransformField(JSONField):
+    """The output field of a JSON key transform (``data__owner``): its lookups compare JSON values.
+
+    Internal: the key lookups (``exact``, ``gt``, ``isnull``...) register here, so they
+    apply to ``data__owner=...`` and not to the JSON column itself.
+    """
+
+    def get_internal_type(self) -> str:
+        return "JSONField"
+
+    def get_db_prep_value(self, value: Any, wrapper: BaseDatabaseWrapper, prepared: bool = False) -> Any:
+        # None is JSON null here: ``data__owner=None`` matches {"owner": null}
+        return json.dumps(value, cls=self.encoder)
+
+
 class BinaryField(Field[_T]):
     """Raw bytes (``bytes``, ``bytearray`` or ``memoryview``); not editable by default."""
 

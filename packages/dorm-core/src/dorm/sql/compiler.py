@@ -233,6 +233,71 @@ class SQLCompiler:
             sql = f"({sql} AND {lhs} IS NOT NULL)"
         return sql, params
 
+    # -- JSON (see dorm.lookups_json) -------------------------------------------
+
+    def _json_path(self, node: Any) -> tuple[str, list[Any]]:
+        """(compiled JSON expression under a key-transform chain, params + the path parameter)."""
+        base, keys = node.path()
+        sql, params = self.compile(base)
+        return sql, [*params, self.ops.json_path_param(keys)]
+
+    def visit_json_key(self, node: Any) -> SQLResult:
+        sql, params = self._json_path(node)
+        return self.ops.json_select_sql(sql, self.ph), params
+
+    def visit_json_key_lookup(self, node: Any) -> SQLResult:
+        from dorm.lookups_json import TEXT_KEY_LOOKUPS
+
+        name = node.lookup_name
+        base, params = self._json_path(node.lhs)
+        ops = self.ops
+        ph = self.ph
+        if name == "isnull":
+            return ops.json_has_path_sql(base, ph, present=not node.rhs), params
+        if name == "exact" and node.rhs is None:
+            sql = ops.json_is_null_sql(base, ph)
+            return (f"COALESCE({sql}, FALSE)" if self._negation_depth else sql), params
+        values = node.rhs_params(self.wrapper)
+        params = params + values
+        if name in TEXT_KEY_LOOKUPS:
+            if name in ("regex", "iregex") and not self.features.supports_regex:
+                raise NotSupportedError(f"The {self.wrapper.vendor} backend does not support regex lookups.")
+            sql = ops.lookup_sql(name, ops.json_extract_text_sql(base, ph), ph)
+        else:
+            lhs = ops.json_extract_sql(base, ph)
+            value = ops.json_value_sql(ph)
+            if name == "in":
+                sql = f"{lhs} IN ({', '.join([value] * len(values))})" if values else "1 = 0"
+            elif name == "range":
+                sql = f"{lhs} BETWEEN {value} AND {value}"
+            else:
+                sql = ops.lookup_sql(name, lhs, value)
+        if self._negation_depth:
+            # a missing key makes the comparison NULL; under NOT it must count as "no match"
+            sql = f"COALESCE({sql}, FALSE)"
+        return sql, params
+
+    def visit_json_lookup(self, node: Any) -> SQLResult:
+        lhs, params = self.compile(node.lhs)
+        name = node.lookup_name
+        values = node.rhs_params(self.wrapper)
+        if name in ("contains", "contained_by"):
+            if not self.features.supports_json_field_contains:
+                raise NotSupportedError(
+                    f"The {name!r} lookup on a JSONField needs JSON containment, which the "
+                    f"{self.wrapper.vendor} backend does not support. Filter on keys instead "
+                    "(data__owner='x', data__has_key='owner')."
+                )
+            sql = self.ops.json_contains_sql(name, lhs, self.ph)
+        else:
+            sql = self.ops.json_has_keys_sql(lhs, [self.ph] * len(values), name == "has_any_keys")
+        if self._negation_depth:
+            # a NULL document makes the test NULL; under NOT it must count as "no match"
+            sql = f"COALESCE({sql}, FALSE)"
+        elif len(values) > 1:
+            sql = f"({sql})"
+        return sql, params + values
+
     # -- statements -----------------------------------------------------------
 
     def compile_query(self, query: Query) -> tuple[str, list[Any], Any]:

@@ -493,8 +493,8 @@ class Query:
             value = value.resolve(self)
         elif hasattr(value, "query") and hasattr(value, "_clone") and lookup_name == "in":
             value = Subquery(paths.pk_values_queryset(value)).resolve(self)
-        elif value is None and lookup_name in ("exact", "iexact"):
-            return IsNull(lhs, True)
+        elif value is None and lookup_name in ("exact", "iexact") and lhs.visit_name != "json_key":
+            return IsNull(lhs, True)  # (on a JSON key, None is JSON null: the key lookup handles it)
         elif lookup_name in ("exact", "in", "gt", "gte", "lt", "lte", "range"):
             value = paths.relation_value(value, lookup_name)
         cls = find_lookup(field, lookup_name)

@@ -202,3 +202,63 @@ class BaseDatabaseOperations:
     def aggregate_filter_sql(self, aggregate_sql: str, condition_sql: str) -> str:
         """``Count(..., filter=Q(...))``: the standard FILTER clause (SQLite >= 3.30, PostgreSQL)."""
         return f"{aggregate_sql} FILTER (WHERE {condition_sql})"
+
+    # -- JSON ------------------------------------------------------------------
+    # The defaults are SQL/JSON-path style (SQLite's JSON1, DuckDB); PostgreSQL
+    # overrides them with jsonb operators.  Key paths are always parameters.
+
+    def json_path_param(self, keys: tuple[str, ...]) -> Any:
+        """The one parameter naming a key path: ``$."owner"."name"``, ``$."tags"[0]`` for digits.
+
+        Key names are JSON-quoted inside the path string, which travels as a
+        driver parameter, so no key text ever reaches the SQL.
+        """
+        import json
+
+        parts = ["$"]
+        for key in keys:
+            parts.append(f"[{key}]" if key.isdigit() else "." + json.dumps(key))
+        return "".join(parts)
+
+    def json_key_param(self, key: str) -> Any:
+        """The parameter for one top-level key of ``has_key``/``has_keys``/``has_any_keys``."""
+        return self.json_path_param((key,))
+
+    def json_extract_sql(self, lhs: str, path: str) -> str:
+        """The value at ``path`` (a placeholder) in a form comparable to :meth:`json_value_sql`."""
+        return f"json_extract({lhs}, {path})"
+
+    def json_extract_text_sql(self, lhs: str, path: str) -> str:
+        """The value at ``path`` as text (strings unquoted), for ``icontains`` and friends."""
+        return f"json_extract({lhs}, {path})"
+
+    def json_select_sql(self, lhs: str, path: str) -> str:
+        """The value at ``path`` as JSON text (what ``values("data__owner")`` reads back)."""
+        return f"({lhs} -> {path})"
+
+    def json_value_sql(self, placeholder: str) -> str:
+        """A JSON-encoded parameter turned into a value comparable to :meth:`json_extract_sql`."""
+        return f"json_extract({placeholder}, '$')"
+
+    def json_is_null_sql(self, lhs: str, path: str) -> str:
+        """Whether the value at ``path`` is JSON null (``data__k=None``; a missing key is not)."""
+        return f"json_type({lhs}, {path}) = 'null'"
+
+    def json_has_path_sql(self, lhs: str, path: str, present: bool = True) -> str:
+        """Whether ``path`` exists in ``lhs`` (a JSON null value counts as present)."""
+        return f"json_type({lhs}, {path}) IS {'NOT ' if present else ''}NULL"
+
+    def json_has_keys_sql(self, lhs: str, placeholders: list[str], any_key: bool) -> str:
+        """``has_key``/``has_keys`` (all) or ``has_any_keys`` (``any_key``): one parameter per key."""
+        joiner = " OR " if any_key else " AND "
+        return joiner.join(self.json_has_path_sql(lhs, ph) for ph in placeholders)
+
+    def json_contains_sql(self, lookup_name: str, lhs: str, rhs: str) -> str:
+        """``contains`` / ``contained_by`` (JSON containment); only with ``supports_json_field_contains``."""
+        from dorm.exceptions import NotSupportedError
+
+        raise NotSupportedError(
+            f"The {lookup_name!r} lookup on a JSONField needs JSON containment, which the "
+            f"{self.wrapper.vendor} backend does not support (features.supports_json_field_contains is False). "
+            "Filter on keys instead, e.g. data__owner='x' or data__has_key='owner'."
+        )
