@@ -67,3 +67,28 @@ class DatabaseOperations(BaseDatabaseOperations):
         if high is None and low:
             return "OFFSET ?", [low]
         return super().limit_offset_sql(low, high)
+
+    # -- JSON (json_extract with path parameters; no containment) ----------------
+
+    def json_extract_text_sql(self, lhs: str, path: str) -> str:
+        return f"json_extract_string({lhs}, {path})"
+
+    def json_is_null_sql(self, lhs: str, path: str) -> str:
+        return f"json_type({lhs}, {path}) = 'NULL'"
+
+    _JSON_OPERATORS: Final = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+    def json_compare_sql(self, lookup_name: str, lhs: str, values: list[str]) -> str:
+        # JSON values compare as text in DuckDB ('100' < '30'): numbers are compared as
+        # numbers, anything else as JSON text.  The scalar subquery names each operand
+        # once, so every parameter appears once.
+        if lookup_name == "range":
+            numeric = "TRY_CAST(l AS DOUBLE) BETWEEN TRY_CAST(a AS DOUBLE) AND TRY_CAST(b AS DOUBLE)"
+            text = "l::VARCHAR BETWEEN a::VARCHAR AND b::VARCHAR"
+            operands = f"{lhs} AS l, {values[0]} AS a, {values[1]} AS b"
+        else:
+            op = self._JSON_OPERATORS[lookup_name]
+            numeric = f"TRY_CAST(l AS DOUBLE) {op} TRY_CAST(a AS DOUBLE)"
+            text = f"l::VARCHAR {op} a::VARCHAR"
+            operands = f"{lhs} AS l, {values[0]} AS a"
+        return f"(SELECT COALESCE({numeric}, {text}) FROM (SELECT {operands}))"

@@ -268,10 +268,10 @@ class SQLCompiler:
             value = ops.json_value_sql(ph)
             if name == "in":
                 sql = f"{lhs} IN ({', '.join([value] * len(values))})" if values else "1 = 0"
-            elif name == "range":
-                sql = f"{lhs} BETWEEN {value} AND {value}"
-            else:
+            elif name == "exact":
                 sql = ops.lookup_sql(name, lhs, value)
+            else:
+                sql = ops.json_compare_sql(name, lhs, [value] * len(values))
         if self._negation_depth:
             # a missing key makes the comparison NULL; under NOT it must count as "no match"
             sql = f"COALESCE({sql}, FALSE)"

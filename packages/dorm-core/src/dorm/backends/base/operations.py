@@ -240,6 +240,12 @@ class BaseDatabaseOperations:
         """A JSON-encoded parameter turned into a value comparable to :meth:`json_extract_sql`."""
         return f"json_extract({placeholder}, '$')"
 
+    def json_compare_sql(self, lookup_name: str, lhs: str, values: list[str]) -> str:
+        """``gt``/``gte``/``lt``/``lte`` (one value) or ``range`` (two) between JSON values."""
+        if lookup_name == "range":
+            return f"{lhs} BETWEEN {values[0]} AND {values[1]}"
+        return self.lookup_sql(lookup_name, lhs, values[0])
+
     def json_is_null_sql(self, lhs: str, path: str) -> str:
         """Whether the value at ``path`` is JSON null (``data__k=None``; a missing key is not)."""
         return f"json_type({lhs}, {path}) = 'null'"
