@@ -24,10 +24,12 @@ import asyncio
 import itertools
 import queue
 import threading
+import weakref
 from collections import deque
 from threading import Lock
-from typing import TYPE_CHECKING, Any, Final, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
 
+from dorm.backends.base.base import BaseDatabaseWrapper
 from dorm.backends.base.connection import BaseAsyncConnection
 from dorm.backends.base.statement import Statement
 from dorm.exceptions import PoolTimeout
@@ -35,9 +37,13 @@ from dorm.exceptions import PoolTimeout
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from dorm.backends.base.base import BaseDatabaseWrapper
-
-__all__ = ["ThreadBoundConnection", "ThreadedBackend", "WorkerThreadAsyncConnection", "WorkerThreadPool"]
+__all__ = [
+    "ThreadBoundConnection",
+    "ThreadedBackend",
+    "ThreadedDatabaseWrapper",
+    "WorkerThreadAsyncConnection",
+    "WorkerThreadPool",
+]
 
 
 class ThreadBoundConnection(Protocol):
@@ -453,3 +459,106 @@ class WorkerThreadPool:
                 "max_size": self.max_size,
                 "timeout": self.timeout,
             }
+
+
+class ThreadedDatabaseWrapper(BaseDatabaseWrapper):
+    """A backend wrapper for drivers without an async API: the shared checkout logic.
+
+    Sync: one connection per thread (opened lazily; a thread that already
+    holds its connection in a transaction of another context gets a spare).
+    Async: a :class:`WorkerThreadPool` of :attr:`async_connection_class`
+    connections.  Subclasses implement :meth:`open_connection` (it returns
+    their sync connection, which has ``spare``, ``closed``,
+    ``in_transaction``, ``reset()``) and may extend :meth:`close_resources`
+    to close what their connections share (an in-memory anchor, a parent).
+    """
+
+    async_connection_class: ClassVar[type[WorkerThreadAsyncConnection]] = WorkerThreadAsyncConnection
+
+    def __init__(self, alias: str, settings_dict: dict[str, Any]) -> None:
+        super().__init__(alias, settings_dict)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._sync_connections: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.pool = WorkerThreadPool(
+            self,
+            int(settings_dict.get("MAX_POOL_SIZE", 10)),
+            float(settings_dict.get("POOL_TIMEOUT", 30.0)),
+            connection_class=self.async_connection_class,
+        )
+
+    def open_connection(self, track: bool = True) -> Any:
+        """Open a sync connection on the calling thread; ``track`` registers it for :meth:`close`."""
+        raise NotImplementedError
+
+    def track(self, connection: Any) -> None:
+        """Register a sync connection so :meth:`close` closes it."""
+        with self._lock:  # a WeakSet is not safe to grow while close() iterates it
+            self._sync_connections.add(connection)
+
+    # -- sync checkout ----------------------------------------------------------
+
+    def acquire(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._local.conn = self.open_connection()
+        elif conn.in_transaction:
+            # Same thread, other context (a transaction belongs to its context): use a spare.
+            return self._spare()
+        return conn
+
+    def _spare(self) -> Any:
+        spares: list[Any] = self._local.__dict__.setdefault("spares", [])
+        while spares:
+            conn = spares.pop()
+            if not conn.closed:
+                return conn
+        conn = self.open_connection()
+        conn.spare = True
+        return conn
+
+    def release(self, connection: Any, *, broken: bool = False) -> None:
+        if broken or connection.in_transaction:
+            connection.reset()
+        if connection.spare and not connection.closed:
+            self._local.__dict__.setdefault("spares", []).append(connection)
+
+    # -- async checkout ---------------------------------------------------------
+
+    async def aacquire(self) -> BaseAsyncConnection:
+        return await self.pool.acquire()
+
+    async def arelease(self, connection: BaseAsyncConnection, *, broken: bool = False) -> None:
+        assert isinstance(connection, WorkerThreadAsyncConnection)
+        await self.pool.release(connection, broken=broken or connection.in_transaction)
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every thread's connection and the idle async ones."""
+        self.pool.close()
+        self.close_resources()
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
+        self.close_resources()
+
+    def close_resources(self) -> bool:
+        """Close the sync connections not in a transaction; True when some were busy."""
+        with self._lock:
+            conns = list(self._sync_connections)
+        busy = False
+        for conn in conns:
+            if conn.in_transaction:
+                busy = True
+            else:
+                conn.close()
+        return busy
+
+    def pool_stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = {"status": "ok", "alias": self.alias, "vendor": self.vendor}
+        stats.update(self.pool.stats())
+        with self._lock:
+            conns = list(self._sync_connections)
+        stats["thread_connections"] = sum(1 for conn in conns if not conn.closed and not conn.spare)
+        return stats
