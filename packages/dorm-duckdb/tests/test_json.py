@@ -72,6 +72,13 @@ def test_ordering_comparisons_are_numeric_for_numbers(sheets: str) -> None:
     assert names(data__word__gt="b") == ["cy"]
 
 
+def test_booleans_are_not_numbers(sheets: str) -> None:
+    Sheet.objects.create(name="t", data={"flag": True})
+    Sheet.objects.create(name="one", data={"flag": 1})
+    assert names(data__flag=True) == ["t"]
+    assert names(data__flag=1) == ["one"]
+
+
 def test_has_key_family(sheets: str) -> None:
     assert names(data__has_key="owner") == ["ann", "bob", "cy"]
     assert names(data__has_keys=["owner", "tags"]) == ["ann", "bob"]

@@ -132,6 +132,8 @@ class KeyExact(_KeyLookup, Exact):
     def key(self, kc: KeyContext) -> Any:
         if self.rhs is None:
             return ("exact_json_null", self.lhs.key(kc))
+        if isinstance(self.rhs, bool):  # its own SQL where booleans read back as 0/1 (SQLite)
+            return ("exact_json_bool", super().key(kc))
         return super().key(kc)
 
 

@@ -65,6 +65,21 @@ def test_key_exact_is_json_typed(docs: str) -> None:
 def test_key_booleans(docs: str) -> None:
     assert names(data__flag=True) == ["ann"]
     assert names(data__flag=False) == ["bob"]
+    Doc.objects.create(name="one", data={"flag": 1})
+    Doc.objects.create(name="zero", data={"flag": 0})
+    assert names(data__flag=True) == ["ann"]  # not the number 1
+    assert names(data__flag=False) == ["bob"]
+    # a number still matches true on SQLite, whose json_extract reads true back as 1
+    assert names(data__flag=1) == (["ann", "one"] if docs == "sqlite" else ["one"])
+    assert sorted(Doc.objects.exclude(data__flag=True).values_list("name", flat=True)) == [
+        "bob",
+        "cy",
+        "dee",
+        "eve",
+        "lst",
+        "one",
+        "zero",
+    ]
 
 
 def test_key_none_is_json_null_and_isnull_is_missing(docs: str) -> None:

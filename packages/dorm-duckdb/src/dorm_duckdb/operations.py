@@ -73,6 +73,10 @@ class DatabaseOperations(BaseDatabaseOperations):
     def json_extract_text_sql(self, lhs: str, path: str) -> str:
         return f"json_extract_string({lhs}, {path})"
 
+    def json_bool_exact_sql(self, lhs: str, path: str, value: str, placeholder: str) -> str:
+        # JSON values compare by their text here, so true is not 1 already
+        return f"{self.json_extract_sql(lhs, path)} = {value}"
+
     def json_is_null_sql(self, lhs: str, path: str) -> str:
         return f"json_type({lhs}, {path}) = 'NULL'"
 

@@ -85,6 +85,9 @@ class DatabaseOperations(BaseDatabaseOperations):
     def json_value_sql(self, placeholder: str) -> str:
         return f"{placeholder}::jsonb"
 
+    def json_bool_exact_sql(self, lhs: str, path: str, value: str, placeholder: str) -> str:
+        return f"{self.json_extract_sql(lhs, path)} = {value}"
+
     def json_is_null_sql(self, lhs: str, path: str) -> str:
         return f"({lhs} #> {path}::text[]) = 'null'::jsonb"
 

@@ -268,6 +268,8 @@ class SQLCompiler:
             value = ops.json_value_sql(ph)
             if name == "in":
                 sql = f"{lhs} IN ({', '.join([value] * len(values))})" if values else "1 = 0"
+            elif name == "exact" and isinstance(node.rhs, bool):
+                sql = ops.json_bool_exact_sql(base, ph, value, ph)
             elif name == "exact":
                 sql = ops.lookup_sql(name, lhs, value)
             else:

@@ -246,6 +246,14 @@ class BaseDatabaseOperations:
             return f"{lhs} BETWEEN {values[0]} AND {values[1]}"
         return self.lookup_sql(lookup_name, lhs, values[0])
 
+    def json_bool_exact_sql(self, lhs: str, path: str, value: str, placeholder: str) -> str:
+        """``data__k=True``: ``placeholder`` is ``'true'``/``'false'``; ``value`` is :meth:`json_value_sql` of it.
+
+        The default asks ``json_type`` (SQLite reads JSON booleans back as 1/0, so
+        an equality would also match the number 1).
+        """
+        return f"json_type({lhs}, {path}) = {placeholder}"
+
     def json_is_null_sql(self, lhs: str, path: str) -> str:
         """Whether the value at ``path`` is JSON null (``data__k=None``; a missing key is not)."""
         return f"json_type({lhs}, {path}) = 'null'"
