@@ -170,11 +170,15 @@ def test_plain_key_with_quotes_found(docs: str) -> None:
 
 
 def test_same_shape_reuses_cache_with_new_keys(docs: str) -> None:
-    # the key path is a parameter: two different keys share one compiled statement
+    from dorm.sql.compiler import compile_stats
+
+    # the key path is a parameter: other keys and depths reuse the compiled statement
     assert names(data__age=25) == ["bob"]
+    before = compile_stats["compiles"]
     assert names(data__score=2.5) == ["cy"]
     assert names(data__owner__name="Ann") == ["ann"]
     assert names(data__owner__age=25) == ["bob"]
+    assert compile_stats["compiles"] == before
 
 
 def test_values_and_order_by_a_key(docs: str) -> None:
