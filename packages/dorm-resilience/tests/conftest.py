@@ -21,12 +21,6 @@ from dorm import plugins
 from dorm.conf import settings
 from dorm_resilience import circuit
 
-# dorm.models.query / persistence bind ``plugins.kernel`` at import; import them now, while the
-# global kernel is active, so they never keep one of the per-test kernels below (other packages'
-# tests in the same run register their plugins on the global kernel).
-import dorm.models.persistence  # noqa: E402, F401  isort: skip
-import dorm.models.query  # noqa: E402, F401  isort: skip
-
 PG_URL = os.environ.get("DORM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/")
 REQUIRE_PG = os.environ.get("DORM_TEST_REQUIRE_POSTGRES") == "1"
 

@@ -31,8 +31,6 @@ __all__ = [
     "save_instance",
 ]
 
-_kernel = plugins.kernel
-
 
 def _signal(name: str) -> Any:
     try:
@@ -99,8 +97,8 @@ def op_save(
     fields_set = frozenset(update_fields) if update_fields is not None else None
     if fields_set is not None and not fields_set:
         return
-    if _kernel.implemented("dorm_pre_save"):
-        _kernel.pre_save(instance, alias, adding, fields_set)
+    if plugins.kernel.implemented("dorm_pre_save"):
+        plugins.kernel.pre_save(instance, alias, adding, fields_set)
     pk = meta.pk
     data = instance.__dict__
     raw = False
@@ -128,7 +126,7 @@ def op_save(
             raw_values.append(value)
             values.append(f.get_db_prep_value(value, wrapper))
         rowcount = 1
-        if cols and _kernel.implemented("dorm_query_pre_compile"):
+        if cols and plugins.kernel.implemented("dorm_query_pre_compile"):
             # a plugin may filter the UPDATE (tenancy): build it as a Query so the hook sees it
             done = yield _hooked_save_update(cls, alias, cols, raw_values, pk_val)
             rowcount = done.rowcount
@@ -183,10 +181,10 @@ def _hooked_save_update(cls: Any, alias: str, cols: list[Any], raw_values: list[
 
 def _insert_hook(model: Any, objs: list[Any], alias: str, conflict: tuple[Any, ...] = ()) -> None:
     """``dorm_query_pre_compile`` for INSERTs (only when a plugin implements it)."""
-    if _kernel.implemented("dorm_query_pre_compile"):
+    if plugins.kernel.implemented("dorm_query_pre_compile"):
         from dorm.sql.query import InsertQuery
 
-        _kernel.query_pre_compile(InsertQuery(model, objs, conflict), alias)  # type: ignore[arg-type]
+        plugins.kernel.query_pre_compile(InsertQuery(model, objs, conflict), alias)  # type: ignore[arg-type]
 
 
 def _op_insert(instance: Any, alias: str, wrapper: Any) -> Op[None]:
@@ -293,8 +291,8 @@ def _delete_op(instance: Any, alias: str) -> Op[tuple[int, dict[str, int]]]:
     from dorm.models.deletion import op_delete_queryset
     from dorm.models.query import QuerySet
 
-    if _kernel.implemented("dorm_pre_delete"):
-        _kernel.pre_delete(instance, alias)
+    if plugins.kernel.implemented("dorm_pre_delete"):
+        plugins.kernel.pre_delete(instance, alias)
     cls = type(instance)
     qs = QuerySet(cls, using=alias).filter(pk=instance.pk)
     result = yield from op_delete_queryset(qs, alias, instances=[instance])
@@ -404,7 +402,7 @@ def op_bulk_create(
         conflict = (False, upd, uniq)
     elif ignore_conflicts:
         conflict = (True, None, None)
-    _kernel.pre_bulk_write(model, objs, alias, "create")
+    plugins.kernel.pre_bulk_write(model, objs, alias, "create")
     _insert_hook(model, objs, alias, conflict)
     pk = meta.pk
     auto = _is_auto(pk)

@@ -35,7 +35,6 @@ __all__ = ["QuerySet", "RawQuerySet", "SelectRelatedWarning"]
 
 M = TypeVar("M", bound="Model")
 MAX_GET_RESULTS = 21
-_kernel = plugins.kernel
 
 
 class SelectRelatedWarning(UserWarning):
@@ -331,9 +330,9 @@ class QuerySet(Generic[M]):
         return self._db if self._db is not None else router.db_for_write(self.model)
 
     def _statement(self, query: Query, alias: str, fetch: int = FETCH_ALL) -> tuple[Statement, Any]:
-        if _kernel.implemented("dorm_query_pre_compile"):
+        if plugins.kernel.implemented("dorm_query_pre_compile"):
             query = query.clone()
-            _kernel.query_pre_compile(query, alias)
+            plugins.kernel.query_pre_compile(query, alias)
         wrapper = connections[alias]
         sql, params, plan = compiled(query, wrapper)
         return Statement(alias, sql, params, fetch=fetch, model=self.model, origin=self._origin), plan
@@ -511,7 +510,12 @@ class QuerySet(Generic[M]):
     def _fast_statement(self, kind: str, kwargs: dict[str, Any]) -> tuple[Statement, Any] | None:
         """The statement of ``get(**kwargs)`` / ``filter(**kwargs).count()`` on a fresh queryset,
         from a per-shape cache keyed by the keyword names (no Query is built on a hit)."""
-        if not kwargs or self._prefetch or self._known_related_objects or _kernel.implemented("dorm_query_pre_compile"):
+        if (
+            not kwargs
+            or self._prefetch
+            or self._known_related_objects
+            or plugins.kernel.implemented("dorm_query_pre_compile")
+        ):
             return None
         for value in kwargs.values():
             if type(value) not in _SCALARS:
@@ -1037,7 +1041,7 @@ class QuerySet(Generic[M]):
         if not objs:
             return 0
         alias = self._db_for_write()
-        _kernel.pre_bulk_write(self.model, list(objs), alias, "update")
+        plugins.kernel.pre_bulk_write(self.model, list(objs), alias, "update")
         ops = connections[alias].ops
         per_obj = 2 * len(model_fields) + 1
         size = min(batch_size or len(objs), ops.bulk_batch_size(per_obj, len(objs)))
