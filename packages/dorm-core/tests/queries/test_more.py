@@ -73,11 +73,32 @@ def test_auto_now(alias: str, create_tables: Any) -> None:
 
 def test_repr(alias: str, create_tables: Any) -> None:
     create_tables(Publisher)
+    assert repr(Publisher.objects.all()) == "<QuerySet []>"
+    x = Publisher.objects.create(name="x")
     qs = Publisher.objects.all()
-    assert "not evaluated" in repr(qs)
+    assert repr(qs) == f"<QuerySet [{x!r}]>"
+    assert qs._result_cache is None  # repr ran its own LIMIT 21 query, like Django
+    for i in range(25):
+        Publisher.objects.create(name=f"p{i}")
+    text = repr(Publisher.objects.all())
+    assert text.count("<Publisher") == 20 and text.endswith("...(remaining elements truncated)...]>")
+
+
+def test_repr_inside_a_running_loop_does_not_query(alias: str, create_tables: Any) -> None:
+    import asyncio
+
+    create_tables(Publisher)
     Publisher.objects.create(name="x")
-    list(qs)
-    assert repr(qs).startswith("<QuerySet [")
+
+    async def inside_the_loop() -> tuple[str, str]:
+        unevaluated = repr(Publisher.objects.all())
+        qs = Publisher.objects.all()
+        await qs
+        return unevaluated, repr(qs)
+
+    unevaluated, evaluated = asyncio.run(inside_the_loop())
+    assert "not evaluated" in unevaluated
+    assert evaluated.startswith("<QuerySet [<Publisher")
 
 
 def test_db_default_on_save_and_bulk_create(alias: str, create_tables: Any) -> None:

@@ -8,6 +8,7 @@ through ``executor.run``; the ``a*`` twin through ``await executor.arun``.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import warnings
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
@@ -444,9 +445,17 @@ class QuerySet(Generic[M]):
         return rows[0]
 
     def __repr__(self) -> str:
-        if self._result_cache is None:
-            return f"<QuerySet {self.model.__name__} (not evaluated)>"
-        data = self._result_cache[:21]
+        """Like Django: the first 20 results (one ``LIMIT 21`` query when not evaluated yet).
+
+        Inside a running event loop an unevaluated queryset is not fetched
+        (that would block the loop); it says so instead.
+        """
+        data = self._result_cache
+        if data is None:
+            if asyncio._get_running_loop() is not None:
+                return f"<QuerySet {self.model.__name__} (not evaluated: await it or use async for)>"
+            data = list(self[:21])
+        data = data[:21]
         text = ", ".join(repr(o) for o in data[:20])
         if len(data) > 20:
             text += ", ...(remaining elements truncated)..."
