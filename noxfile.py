@@ -55,13 +55,16 @@ PACKAGES: dict[str, Package] = {
     "dorm-core": Package(
         "packages/dorm-core",
         "dorm",
-        test_requires=("dorm-sqlite", "dorm-postgres"),
+        test_requires=("dorm-sqlite", "dorm-postgres", "pytest-djanorm"),
+        # conftest.py uses pytest_djanorm.backends (the alias matrix);
         # kernel/test_install.py builds throwaway venvs with --no-build-isolation;
         # models/test_typing.py runs mypy over typed model code.
         test_deps=("hatchling>=1.24", "editables", "mypy>=1.10"),
     ),
     # tests/test_suite.py runs pytest-djanorm's conformance suite.
-    "dorm-sqlite": Package("packages/dorm-sqlite", "dorm_sqlite", requires=("dorm-core",), test_requires=("pytest-djanorm",)),
+    "dorm-sqlite": Package(
+        "packages/dorm-sqlite", "dorm_sqlite", requires=("dorm-core",), test_requires=("pytest-djanorm",)
+    ),
     "dorm-postgres": Package(
         "packages/dorm-postgres", "dorm_postgres", requires=("dorm-core",), test_requires=("pytest-djanorm",)
     ),
@@ -69,7 +72,10 @@ PACKAGES: dict[str, Package] = {
         "packages/dorm-duckdb", "dorm_duckdb", requires=("dorm-core",), test_requires=("pytest-djanorm",)
     ),
     "dorm-tenancy": Package(
-        "packages/dorm-tenancy", "dorm_tenancy", requires=("dorm-core",), test_requires=("dorm-sqlite", "dorm-postgres")
+        "packages/dorm-tenancy",
+        "dorm_tenancy",
+        requires=("dorm-core",),
+        test_requires=("dorm-sqlite", "dorm-postgres", "pytest-djanorm"),
     ),
     "dorm-resilience": Package(
         "packages/dorm-resilience",
