@@ -119,6 +119,28 @@ def dorm_query_pre_compile(query: Query, alias: str) -> None:
     """
 
 
+@hookspec
+def dorm_query_pre_compile_applies(model: type[Model]) -> bool:
+    """Whether this plugin's ``dorm_query_pre_compile`` can change a query of ``model`` alone.
+
+    The optional companion of ``dorm_query_pre_compile``.  Return ``False``
+    for a model whose queries the plugin leaves untouched when they read or
+    write only that model's table (no join, no subquery).  The core then
+    runs such queries of that model through its express lane
+    (``get(**kw)``, ``filter(**kw).count()``, ``filter(**kw).update(**kw)``
+    with plain values) without building a Query, so the pre-compile hook
+    is not called for them.  A plugin that implements
+    ``dorm_query_pre_compile`` without this hook is consulted on every
+    query of every model.  The answer is cached per model until the set of
+    plugins changes, so it must depend on the model class only (never on
+    context such as the current tenant).
+
+    :param model: a concrete model class.
+    :return: ``True`` when the pre-compile hook may change such a query.
+    """
+    return True  # pragma: no cover
+
+
 # ==========================================================================
 # statements
 # ==========================================================================

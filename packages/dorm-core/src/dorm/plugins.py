@@ -112,6 +112,7 @@ class Kernel:
         self._loaded = False
         self._lock = threading.RLock()
         self._implemented: dict[str, bool] = {}
+        self._express: dict[type[Model], bool] = {}
         self._wrappers: tuple[_StatementWrapper, ...] | None = None
         self._public_names: dict[str, Any] | None = None
         self._backend_eps: dict[str, EntryPoint] | None = None
@@ -150,6 +151,7 @@ class Kernel:
 
     def _invalidate(self) -> None:
         self._implemented.clear()
+        self._express.clear()
         self._wrappers = None
         self._public_names = None
         self._version += 1
@@ -280,6 +282,31 @@ class Kernel:
                 self.implemented(name) for name in ("dorm_connection_acquired", "dorm_connection_released")
             )
             self._implemented[_STATEMENT_PATH] = found
+        return found
+
+    def pre_compile_applies(self, model: type[Model]) -> bool:
+        """True when some ``dorm_query_pre_compile`` may change a query of ``model`` alone
+        (each implementing plugin is asked through ``dorm_query_pre_compile_applies``)."""
+        if not self.implemented("dorm_query_pre_compile"):
+            return False
+        deciders = {
+            impl.plugin_name: impl.function for impl in self.pm.hook.dorm_query_pre_compile_applies.get_hookimpls()
+        }
+        for impl in self.pm.hook.dorm_query_pre_compile.get_hookimpls():
+            decide = deciders.get(impl.plugin_name)
+            if decide is None or decide(model=model) is not False:
+                return True
+        return False
+
+    def express_lane(self, model: type[Model]) -> bool:
+        """True when no plugin would change or watch a one-table statement of ``model``:
+        no statement-path hook and no pre-compile hook that applies to it (cached per model)."""
+        found = self._express.get(model)
+        if found is None:
+            found = not self.statement_path_hooked() and not self.pre_compile_applies(model)
+            if len(self._express) > 4096:  # models made on the fly (tests) must not pile up
+                self._express.clear()
+            self._express[model] = found
         return found
 
     def configure(self, settings: Settings) -> None:

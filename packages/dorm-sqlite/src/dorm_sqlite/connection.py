@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final
@@ -156,6 +156,14 @@ class SQLiteConnection(BaseConnection):
             self._execute(statement)
         except DRIVER_ERRORS as error:
             raise translate_error(error, statement.sql, busy_timeout=self._busy_timeout) from error
+
+    def fetch_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        cursor = self._cursor
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()  # drained: no read snapshot outlives the call
+        except DRIVER_ERRORS as error:
+            raise translate_error(error, sql, busy_timeout=self._busy_timeout) from error
 
     def _execute(self, statement: Statement) -> None:
         params = statement.params

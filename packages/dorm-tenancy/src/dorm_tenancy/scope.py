@@ -239,6 +239,11 @@ class TenancyHooks:
         _Scoper(query.kind.upper()).scope(query)
 
     @hookimpl
+    def dorm_query_pre_compile_applies(self, model: Any) -> bool:
+        # A query of a shared model alone (no join, no subquery) is never scoped.
+        return _is_tenant(model)
+
+    @hookimpl
     def dorm_pre_save(self, instance: Any, alias: str, adding: bool, update_fields: Any) -> None:
         model = type(instance)
         if not _is_tenant(model):

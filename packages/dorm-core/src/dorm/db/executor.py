@@ -20,12 +20,13 @@ from dorm import plugins
 from dorm.backends.base.statement import FETCH_NONE, Statement
 from dorm.db.connections import connections
 from dorm.exceptions import InterfaceError, OperationalError, SyncInAsyncContextError
-from dorm.transaction import current_transaction
+from dorm.transaction import _transactions, current_transaction
 
 if TYPE_CHECKING:
+    from dorm.backends.base.base import BaseDatabaseWrapper
     from dorm.backends.base.connection import BaseAsyncConnection, BaseConnection
 
-__all__ = ["arun", "arun_on", "arun_script", "ensure_sync_allowed", "run", "run_on", "run_script"]
+__all__ = ["arun", "arun_on", "arun_script", "ensure_sync_allowed", "fetch_rows", "run", "run_on", "run_script"]
 
 logger: Final = logging.getLogger("dorm.db")
 _get_running_loop = asyncio._get_running_loop  # the C fast path; returns None outside a loop
@@ -204,6 +205,45 @@ def run(stmt: Statement, method: str = "execute", *, script: bool = False) -> St
     finally:
         backend.release(conn, broken=broken)
         kernel.connection_released(stmt.alias, conn, broken)
+
+
+def fetch_rows(
+    backend: BaseDatabaseWrapper, sql: str, params: list[Any], method: str, model: type | None = None
+) -> list[tuple[Any, ...]]:
+    """All rows of one read on ``backend``'s alias: the express lane's :func:`run`.
+
+    For callers that checked ``plugins.kernel.express_lane(model)`` (so no
+    wrapper or checkout hook is to be called): the connection's
+    ``fetch_rows()`` runs it without a :class:`Statement`, which is built
+    only when the statement is logged.  Same refusal inside an event loop,
+    same connection choice, timing and logging as :func:`run`.
+    """
+    if _get_running_loop() is not None:
+        raise sync_in_loop_error(method)
+    alias = backend.alias
+    if _transactions.get() is not None:
+        tx = current_transaction(alias)
+        if tx is not None:
+            return run_on(tx.sync_connection(), Statement(alias, sql, params, model=model)).rows or []
+    conn = backend.acquire()
+    start = perf_counter()
+    try:
+        rows = conn.fetch_rows(sql, params)
+    except (OperationalError, InterfaceError):
+        backend.release(conn, broken=True)
+        raise
+    except BaseException:
+        backend.release(conn)
+        raise
+    duration = perf_counter() - start
+    backend.release(conn)
+    if duration >= slow_query_seconds or logger.isEnabledFor(_DEBUG):
+        stmt = Statement(alias, sql, params, model=model)
+        stmt.connection = conn
+        stmt.rows = rows
+        stmt.duration = duration
+        _log(stmt)
+    return rows
 
 
 def run_script(alias: str, sql: str) -> None:

@@ -25,6 +25,9 @@ def _load(entry: Any) -> Any:
 class ConnectionRouter:
     def __init__(self) -> None:
         self._routers: list[Any] | None = None
+        #: True once the settings are known to list no router: every model reads and
+        #: writes ``"default"`` unless told otherwise (hot paths test this first)
+        self.unrouted = False
 
     @property
     def routers(self) -> list[Any]:
@@ -34,10 +37,12 @@ class ConnectionRouter:
 
             routers = [_load(r) for r in settings.get("DATABASE_ROUTERS", ()) or ()]
             self._routers = routers
+            self.unrouted = not routers
         return routers
 
     def reset(self) -> None:
         self._routers = None
+        self.unrouted = False
 
     def _route(self, method: str, model: Any, hints: dict[str, Any]) -> str:
         for r in self.routers:

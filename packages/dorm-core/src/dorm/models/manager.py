@@ -12,6 +12,7 @@ import functools
 import inspect
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from dorm.models import express, guards
 from dorm.models.query import QuerySet
 
 if TYPE_CHECKING:
@@ -128,9 +129,35 @@ class _ManagerBase(BaseManager[M]):
         """Every row (a fresh queryset)."""
         return self.get_queryset()
 
+    # get() and filter() are the hottest entry points: a manager that hands out
+    # plain querysets skips building one for get(**kw) (see dorm.models.express).
+
+    def get(self, *args: Any, **kwargs: Any) -> M:
+        """The one row matching; ``DoesNotExist`` / ``MultipleObjectsReturned`` otherwise."""
+        if not args and type(self).get_queryset is _base_get_queryset and self._queryset_class is QuerySet:
+            model = self.model
+            if model._meta.async_only:
+                raise guards.sync_access_error(model, "get")
+            found = express.get(model, self._db, kwargs)
+            if found is not express.MISS:
+                return found  # type: ignore[no-any-return]
+        return self.get_queryset().get(*args, **kwargs)
+
+    async def aget(self, *args: Any, **kwargs: Any) -> M:
+        if not args and type(self).get_queryset is _base_get_queryset and self._queryset_class is QuerySet:
+            found = await express.aget(self.model, self._db, kwargs)
+            if found is not express.MISS:
+                return found  # type: ignore[no-any-return]
+        return await self.get_queryset().aget(*args, **kwargs)
+
+    def filter(self, *args: Any, **kwargs: Any) -> QuerySet[M]:
+        """Rows matching every condition (``Q`` objects and ``name__lookup=value``)."""
+        if not args and kwargs and type(self).get_queryset is _base_get_queryset and self._queryset_class is QuerySet:
+            return QuerySet._from_keywords(self.model, self._db, kwargs)
+        return self.get_queryset().filter(*args, **kwargs)
+
     if TYPE_CHECKING:  # the proxied methods, typed for checkers
 
-        def filter(self, *args: Any, **kwargs: Any) -> QuerySet[M]: ...
         def afilter(self, *args: Any, **kwargs: Any) -> QuerySet[M]: ...
         def exclude(self, *args: Any, **kwargs: Any) -> QuerySet[M]: ...
         def order_by(self, *fields: Any) -> QuerySet[M]: ...
@@ -144,8 +171,6 @@ class _ManagerBase(BaseManager[M]):
         def only(self, *fields: str) -> QuerySet[M]: ...
         def defer(self, *fields: str) -> QuerySet[M]: ...
         def limit(self, n: int) -> QuerySet[M]: ...
-        def get(self, *args: Any, **kwargs: Any) -> M: ...
-        async def aget(self, *args: Any, **kwargs: Any) -> M: ...
         def get_or_none(self, *args: Any, **kwargs: Any) -> M | None: ...
         async def aget_or_none(self, *args: Any, **kwargs: Any) -> M | None: ...
         def first(self) -> M | None: ...
@@ -194,3 +219,6 @@ class _ManagerBase(BaseManager[M]):
 
 class Manager(_ManagerBase[M], BaseManager.from_queryset(QuerySet)):  # type: ignore[misc]
     """The default manager (``Model.objects``)."""
+
+
+_base_get_queryset = BaseManager.get_queryset

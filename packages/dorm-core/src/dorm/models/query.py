@@ -9,12 +9,9 @@ through ``executor.run``; the ``a*`` twin through ``await executor.arun``.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import warnings
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
-from decimal import Decimal
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
-from uuid import UUID
 
 from dorm import plugins
 from dorm.backends.base.statement import FETCH_ALL, FETCH_NONE, Statement
@@ -23,8 +20,9 @@ from dorm.db.connections import connections
 from dorm.db.router import router
 from dorm.exceptions import FieldError, IntegrityError, NotSupportedError
 from dorm.expressions import Case, Col, Expression, F, Q, Value, When
-from dorm.models import guards
+from dorm.models import express, guards
 from dorm.models._drive import AtomicCall, Op, adrive, drive
+from dorm.models.express import MISS
 from dorm.sql.cache import compiled
 from dorm.sql.hydration import hydrate
 from dorm.sql.query import UPDATE, Query
@@ -35,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["QuerySet", "RawQuerySet", "SelectRelatedWarning"]
 
 M = TypeVar("M", bound="Model")
-MAX_GET_RESULTS = 21
+MAX_GET_RESULTS = express.MAX_GET_RESULTS
 
 
 class SelectRelatedWarning(UserWarning):
@@ -94,6 +92,15 @@ class QuerySet(Generic[M]):
         self._query = value
         self._fast_kwargs = None
 
+    @classmethod
+    def _from_keywords(cls, model: type[M], using: str | None, kwargs: dict[str, Any]) -> QuerySet[M]:
+        """``model``'s rows matching ``kwargs`` (validated now), the Query built only if needed."""
+        if (model, tuple(kwargs)) not in _validated:
+            _validate_names(model, kwargs)
+        qs = cls(model, None, using)
+        qs._fast_kwargs = kwargs
+        return qs
+
     def _clone(self) -> QuerySet[M]:
         qs = QuerySet.__new__(type(self))
         qs.model = self.model
@@ -115,9 +122,7 @@ class QuerySet(Generic[M]):
         """Rows matching every condition (``Q`` objects and ``name__lookup=value``)."""
         if not args and kwargs and self._query is None and self._fast_kwargs is None and type(self) is QuerySet:
             # A fresh queryset: keep the keywords (validated) and build the Query only if needed.
-            _validate_names(self.model, kwargs)
-            qs = QuerySet(self.model, using=self._db)
-            qs._fast_kwargs = kwargs
+            qs = QuerySet._from_keywords(self.model, self._db, kwargs)
             qs._prefetch = self._prefetch
             qs._origin = self._origin
             qs._known_related_objects = self._known_related_objects
@@ -476,78 +481,25 @@ class QuerySet(Generic[M]):
         if not q.is_sliced:
             q.set_limits(None, MAX_GET_RESULTS)
         results = yield from qs._op_fetch(q)
-        num = len(results)
-        if num == 1:
+        if len(results) == 1:
             return results[0]  # type: ignore[no-any-return]
-        model = self.model
-        if not num:
-            raise model.DoesNotExist(f"{model.__name__} matching query does not exist.")
-        count = f"more than {MAX_GET_RESULTS - 1}" if num >= MAX_GET_RESULTS else str(num)
-        raise model.MultipleObjectsReturned(f"get() returned more than one {model.__name__} -- it returned {count}!")
+        raise express.get_error(self.model, len(results))
 
     def get(self, *args: Any, **kwargs: Any) -> M:
         """The one row matching; ``DoesNotExist`` / ``MultipleObjectsReturned`` otherwise."""
         guards.check_sync_access(self.model, "get")
-        if not args and self._query is None and self._fast_kwargs is None:
-            fast = self._fast_statement("get", kwargs)
-            if fast is not None:
-                return self._finish_get(fast[1], executor.run(fast[0], "get"))
+        if not args and self._query is None and self._fast_kwargs is None and not self._prefetch:
+            found = express.get(self.model, self._db, kwargs)
+            if found is not MISS:
+                return found  # type: ignore[no-any-return]
         return drive(self._op_get(args, kwargs), "get")
 
     async def aget(self, *args: Any, **kwargs: Any) -> M:
-        if not args and self._query is None and self._fast_kwargs is None:
-            fast = self._fast_statement("get", kwargs)
-            if fast is not None:
-                return self._finish_get(fast[1], await executor.arun(fast[0]))
+        if not args and self._query is None and self._fast_kwargs is None and not self._prefetch:
+            found = await express.aget(self.model, self._db, kwargs)
+            if found is not MISS:
+                return found  # type: ignore[no-any-return]
         return await adrive(self._op_get(args, kwargs))
-
-    def _finish_get(self, plan: Any, done: Statement) -> M:
-        results = hydrate(plan, done.rows or [], done.alias)
-        if len(results) == 1:
-            if self._prefetch:
-                from dorm.models.prefetch import op_prefetch
-
-                drive(op_prefetch(results, self._prefetch, done.alias), "get")
-            return results[0]  # type: ignore[no-any-return]
-        model = self.model
-        if not results:
-            raise model.DoesNotExist(f"{model.__name__} matching query does not exist.")
-        num = len(results)
-        count = f"more than {MAX_GET_RESULTS - 1}" if num >= MAX_GET_RESULTS else str(num)
-        raise model.MultipleObjectsReturned(f"get() returned more than one {model.__name__} -- it returned {count}!")
-
-    def _fast_statement(self, kind: str, kwargs: dict[str, Any]) -> tuple[Statement, Any] | None:
-        """The statement of ``get(**kwargs)`` / ``filter(**kwargs).count()`` on a fresh queryset,
-        from a per-shape cache keyed by the keyword names (no Query is built on a hit)."""
-        if (
-            not kwargs
-            or self._prefetch
-            or self._known_related_objects
-            or plugins.kernel.implemented("dorm_query_pre_compile")
-        ):
-            return None
-        for value in kwargs.values():
-            if type(value) not in _SCALARS:
-                return None
-        alias = self._db
-        if alias is None:
-            alias = router.db_for_read(self.model)
-        wrapper = connections[alias]
-        key = (kind, self.model, tuple(kwargs))
-        cache = wrapper.compile_cache
-        entry = cache.get(key)
-        if entry is None:
-            entry = _fast_entry(self.model, kind, kwargs, wrapper)
-            cache[key] = entry
-        if entry is False:
-            return None
-        sql, plan, binders, tail = entry
-        params = []
-        for name, bind in binders:  # a loop, not a comprehension: no extra frame per call (3.11)
-            params.append(bind(kwargs[name]))
-        if tail:
-            params.extend(tail)
-        return Statement(alias, sql, params, fetch=FETCH_ALL, model=self.model, origin=self._origin), plan
 
     def _op_get_or_none(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Op[M | None]:
         try:
@@ -684,22 +636,21 @@ class QuerySet(Generic[M]):
 
     def count(self) -> int:
         """The number of matching rows (``SELECT COUNT(*)``; the cached length if evaluated)."""
-        guards.check_sync_access(self.model, "count")
+        if self.model._meta.async_only:
+            raise guards.sync_access_error(self.model, "count")
         pending = self._fast_kwargs
-        if pending is not None and self._query is None:
-            fast = self._fast_statement("count", pending)
-            if fast is not None:
-                rows = executor.run(fast[0], "count").rows
-                return int(rows[0][0]) if rows else 0
+        if pending is not None and self._query is None and self._known_related_objects is None:
+            found = express.count(self.model, self._db, pending)
+            if found is not MISS:
+                return found  # type: ignore[no-any-return]
         return drive(self._op_count(), "count")
 
     async def acount(self) -> int:
         pending = self._fast_kwargs
-        if pending is not None and self._query is None:
-            fast = self._fast_statement("count", pending)
-            if fast is not None:
-                rows = (await executor.arun(fast[0])).rows
-                return int(rows[0][0]) if rows else 0
+        if pending is not None and self._query is None and self._known_related_objects is None:
+            found = await express.acount(self.model, self._db, pending)
+            if found is not MISS:
+                return found  # type: ignore[no-any-return]
         return await adrive(self._op_count())
 
     def _op_aggregate(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Op[dict[str, Any]]:
@@ -890,10 +841,20 @@ class QuerySet(Generic[M]):
         """
         guards.check_sync_access(self.model, "update")
         guards.check_writable(self.model, "update")
+        pending = self._fast_kwargs
+        if pending is not None and self._query is None and not self._sticky_write:
+            found = express.update(self.model, self._db, pending, kwargs)
+            if found is not MISS:
+                return found  # type: ignore[no-any-return]
         return drive(self._op_update(kwargs), "update")
 
     async def aupdate(self, **kwargs: Any) -> int:
         guards.check_writable(self.model, "aupdate")
+        pending = self._fast_kwargs
+        if pending is not None and self._query is None and not self._sticky_write:
+            found = await express.aupdate(self.model, self._db, pending, kwargs)
+            if found is not MISS:
+                return found  # type: ignore[no-any-return]
         return await adrive(self._op_update(kwargs))
 
     def _op_delete(self) -> Op[tuple[int, dict[str, int]]]:
@@ -1115,7 +1076,6 @@ class QuerySet(Generic[M]):
         return await adrive(self._op_explain(format, options))
 
 
-_SCALARS = frozenset({int, str, float, bool, Decimal, UUID, dt.date, dt.datetime, dt.time})
 _validated: dict[tuple[Any, tuple[str, ...]], bool] = {}
 
 
@@ -1130,72 +1090,6 @@ def _validate_names(model: Any, kwargs: dict[str, Any]) -> None:
     if len(_validated) > 4096:
         _validated.clear()
     _validated[key] = True
-
-
-def _fast_entry(model: Any, kind: str, kwargs: dict[str, Any], wrapper: Any) -> Any:
-    """``(sql, plan, binders, tail_params)`` for a fast-path shape, or ``False``.
-
-    ``binders``: ``(keyword, value -> driver parameter)`` per keyword, in parameter order.
-    """
-    from dorm.lookups import In, IsNull, Lookup, Range
-
-    q = Query(model)
-    q.add_q(Q(**kwargs))
-    names = tuple(sorted(kwargs))
-    nodes = q.where.nodes if q.where is not None else []
-    if len(nodes) != len(names):
-        return False
-    for node in nodes:
-        if not isinstance(node, Lookup) or isinstance(node, (In, Range, IsNull)) or isinstance(node.rhs, Expression):
-            return False
-    if kind == "get":
-        q.clear_ordering()
-        q.set_limits(None, MAX_GET_RESULTS)
-    else:
-        from dorm.aggregates import Count
-
-        q.clear_ordering()
-        q.values_select = ("__count",)
-        q.select_exprs = {"__count": Count().resolve(q)}
-        q.values_kind = "flat"
-    sql, params, plan = compiled(q, wrapper)
-    binders = tuple((name, _binder(node, wrapper)) for name, node in zip(names, nodes, strict=True))
-    return (sql, plan, binders, params[len(names) :])
-
-
-def _binder(lookup: Any, wrapper: Any) -> Callable[[Any], Any]:
-    """``value -> lookup.param_for(value, wrapper)``, with the generic steps resolved once.
-
-    For a plain lookup on a field that keeps the base preparation chain
-    (``param_for`` -> ``prep_value`` -> ``get_db_prep_value`` -> ``get_prep_value``
-    -> ``coerce``), that is ``None`` or ``field.coerce(value)``: four calls fewer
-    per parameter on the get()/count() fast path.  Anything overridden on the way
-    keeps the full call.
-    """
-    from dorm.fields.base import Field
-    from dorm.fields.related import ForeignKey
-    from dorm.lookups import Lookup
-
-    kind = type(lookup)
-    if kind.param_for is Lookup.param_for and kind.prep_value is Lookup.prep_value:
-        field = lookup.lhs.output_field
-        if type(field).get_db_prep_value is ForeignKey.get_db_prep_value:
-            # fast-path values are scalars (never instances): the key is prepared by the target field
-            field = field.target_field
-        ftype = type(field)
-        if (
-            isinstance(field, Field)
-            and ftype.get_db_prep_value is Field.get_db_prep_value
-            and ftype.get_prep_value is Field.get_prep_value
-        ):
-            coerce = field.coerce
-
-            def bind(value: Any) -> Any:
-                return None if value is None else coerce(value)
-
-            return bind
-    param_for = lookup.param_for
-    return lambda value: param_for(value, wrapper)
 
 
 def _concrete_field(model: Any, name: str, method: str) -> Any:

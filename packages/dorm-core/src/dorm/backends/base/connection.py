@@ -10,7 +10,7 @@ exception as ``__cause__``; nothing driver-specific escapes.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dorm.backends.base.statement import FETCH_ALL, Statement
@@ -47,6 +47,18 @@ class BaseConnection(ABC):
     @abstractmethod
     def execute_script(self, sql: str) -> None:
         """Run several ``;``-separated statements without parameters."""
+
+    def fetch_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """All rows of one read (no timeout, no ``many``): the core's express lane.
+
+        ``get(pk=...)`` and friends call this instead of :meth:`execute`
+        when no plugin watches statements.  The default runs
+        :meth:`execute`; override it with the driver's shortest path when
+        that is measurably faster (same error translation as ``execute``).
+        """
+        statement = Statement(self.wrapper.alias, sql, params)
+        self.execute(statement)
+        return statement.rows or []
 
     def iterate(self, statement: Statement, chunk_size: int) -> Iterator[list[tuple[Any, ...]]]:
         """Yield rows in chunks; backends with server-side cursors override this
