@@ -26,7 +26,7 @@ terminated session, so the retry cannot run anything twice.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import psycopg
@@ -35,6 +35,7 @@ from psycopg.pq import ExecStatus, TransactionStatus
 from dorm.backends.base.connection import BaseAsyncConnection, BaseConnection
 from dorm.backends.base.statement import FETCH_ALL, FETCH_NONE, Statement
 from dorm_postgres.errors import is_session_terminated, translate_error
+from dorm_postgres.placeholders import native
 
 if TYPE_CHECKING:
     from dorm_postgres.base import DatabaseWrapper
@@ -75,17 +76,32 @@ def _fill(cur: Any, stmt: Statement) -> None:
 # --------------------------------------------------------------------------
 
 
+def _cursor(raw: psycopg.Connection[Any], sql: str, params: Any) -> tuple[psycopg.Cursor[Any], str]:
+    """A cursor for ``sql`` and the text to send: a raw cursor and ``$n`` SQL when convertible."""
+    if params is not None and (converted := native(sql)) is not None:
+        return psycopg.RawCursor(raw), converted
+    return raw.cursor(), sql
+
+
+def _fetch(raw: psycopg.Connection[Any], sql: str, params: Any) -> list[tuple[Any, ...]]:
+    cur, text = _cursor(raw, sql, params)
+    cur.execute(text, params)
+    result = cur.pgresult
+    return cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
+
+
 def _run(raw: psycopg.Connection[Any], stmt: Statement) -> None:
+    cur, sql = _cursor(raw, stmt.sql, stmt.params)
     if not stmt.many:
-        _fill(raw.execute(stmt.sql, stmt.params), stmt)
+        _fill(cur.execute(sql, stmt.params), stmt)
         return
-    with raw.cursor() as cur:
+    with cur:
         if stmt.fetch == FETCH_NONE:
-            cur.executemany(stmt.sql, stmt.params or ())
+            cur.executemany(sql, stmt.params or ())
             stmt.rowcount = cur.rowcount
             stmt.rows = None
             return
-        cur.executemany(stmt.sql, stmt.params or (), returning=True)
+        cur.executemany(sql, stmt.params or (), returning=True)
         rows: list[tuple[Any, ...]] = []
         while True:
             if cur.description is not None:
@@ -118,6 +134,18 @@ class PgConnection(BaseConnection):
             self._replace_dead_connection(error)
             try:
                 _run(self.raw, statement) if statement.timeout_ms is None else self._run_with_timeout(statement)
+            except psycopg.Error as again:
+                raise translate_error(again) from again
+
+    def fetch_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        try:
+            return _fetch(self.raw, sql, params)
+        except psycopg.Error as error:
+            if self.in_transaction or not is_session_terminated(error):
+                raise translate_error(error) from error
+            self._replace_dead_connection(error)
+            try:
+                return _fetch(self.raw, sql, params)
             except psycopg.Error as again:
                 raise translate_error(again) from again
 
@@ -228,17 +256,24 @@ class PgConnection(BaseConnection):
 # --------------------------------------------------------------------------
 
 
+def _acursor(raw: psycopg.AsyncConnection[Any], sql: str, params: Any) -> tuple[psycopg.AsyncCursor[Any], str]:
+    if params is not None and (converted := native(sql)) is not None:
+        return psycopg.AsyncRawCursor(raw), converted
+    return raw.cursor(), sql
+
+
 async def _arun(raw: psycopg.AsyncConnection[Any], stmt: Statement) -> None:
+    cur, sql = _acursor(raw, stmt.sql, stmt.params)
     if not stmt.many:
-        await _afill(await raw.execute(stmt.sql, stmt.params), stmt)
+        await _afill(await cur.execute(sql, stmt.params), stmt)
         return
-    async with raw.cursor() as cur:
+    async with cur:
         if stmt.fetch == FETCH_NONE:
-            await cur.executemany(stmt.sql, stmt.params or ())
+            await cur.executemany(sql, stmt.params or ())
             stmt.rowcount = cur.rowcount
             stmt.rows = None
             return
-        await cur.executemany(stmt.sql, stmt.params or (), returning=True)
+        await cur.executemany(sql, stmt.params or (), returning=True)
         rows: list[tuple[Any, ...]] = []
         while True:
             if cur.description is not None:
