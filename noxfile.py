@@ -156,9 +156,10 @@ def conformance(session: nox.Session, backend: str) -> None:
 
 @nox.session(reuse_venv=True)
 def lint(session: nox.Session) -> None:
-    """ruff over the whole repository (config: root pyproject.toml)."""
+    """ruff check and ruff format --check over the whole repository (config: root pyproject.toml)."""
     session.install("ruff>=0.5")
     session.run("ruff", "check", ".", *session.posargs)
+    session.run("ruff", "format", "--check", ".")
 
 
 @nox.session(reuse_venv=True)

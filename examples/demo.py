@@ -27,9 +27,7 @@ def configure(db_path: str) -> None:
 def raw_sql() -> None:
     """Raw SQL through dorm.get_connection(): %s placeholders, values always passed as parameters."""
     conn = dorm.get_connection()
-    conn.execute_script(
-        "CREATE TABLE author (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, born INTEGER);"
-    )
+    conn.execute_script("CREATE TABLE author (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, born INTEGER);")
     for name, born in [("Ada Lovelace", 1815), ("Grace Hopper", 1906), ("Alan Turing", 1912)]:
         conn.execute("INSERT INTO author (name, born) VALUES (%s, %s)", [name, born])
     rows = conn.execute("SELECT name, born FROM author WHERE born > %s ORDER BY born", [1900])

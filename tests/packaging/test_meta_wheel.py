@@ -32,5 +32,10 @@ def test_meta_wheel_is_empty_and_pins_our_distributions(tmp_path: Path) -> None:
     assert "dorm-core==2.0.0" in requires and "dorm-sqlite==2.0.0" in requires
     assert "dorm-duckdb==2.0.0; extra == 'duckdb'" in requires
     assert sorted(metadata.get_all("Provides-Extra") or []) == [
-        "all", "duckdb", "postgres", "postgresql", "resilience", "tenancy"
+        "all",
+        "duckdb",
+        "postgres",
+        "postgresql",
+        "resilience",
+        "tenancy",
     ]

@@ -49,8 +49,14 @@ def architecture_rows() -> list[dict[str, Any]]:
             continue
         folder = re.sub(r"`([^`]*)`.*", r"\1", cells[0])
         imp = cells[2].strip("`")
-        rows.append({"folder": folder, "dist": cells[1], "import": None if imp == "none" else imp,
-                     "entry_points": parse_entry_points(cells[3])})
+        rows.append(
+            {
+                "folder": folder,
+                "dist": cells[1],
+                "import": None if imp == "none" else imp,
+                "entry_points": parse_entry_points(cells[3]),
+            }
+        )
     return rows
 
 
@@ -175,8 +181,9 @@ def test_readme_starts_with_exactly_two_commands() -> None:
         assert "\n" not in command
         assert command.startswith("python3 -m venv .venv && . .venv/bin/activate && ")
     # our packages by path, all in one pip call, then the demo
-    assert re.search(r"pip install \./packages/dorm-core \./packages/dorm-sqlite \. && python examples/demo\.py$",
-                     install)
+    assert re.search(
+        r"pip install \./packages/dorm-core \./packages/dorm-sqlite \. && python examples/demo\.py$", install
+    )
     assert test.endswith("pip install nox && nox")
     assert "not this project" in text or "unrelated project" in text
 

@@ -18,7 +18,7 @@ pytest_plugins = ["pytester"]
 PG_URL = os.environ.get("DORM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/dorm_test_pytest_plugin")
 REQUIRE_PG = os.environ.get("DORM_TEST_REQUIRE_POSTGRES") == "1"
 
-MODELS = '''
+MODELS = """
 import dorm
 
 
@@ -29,9 +29,9 @@ class Author(dorm.Model):
 class Book(dorm.Model):
     title = dorm.CharField(max_length=100)
     author = dorm.ForeignKey(Author, on_delete=dorm.CASCADE, related_name="books")
-'''
+"""
 
-MIGRATION = '''
+MIGRATION = """
 import dorm
 from dorm import migrations
 
@@ -58,16 +58,16 @@ class Migration(migrations.Migration):
             options={"db_table": "library_book"},
         ),
     ]
-'''
+"""
 
-INI = '''
+INI = """
 [pytest]
 asyncio_mode = auto
 asyncio_default_fixture_loop_scope = session
 asyncio_default_test_loop_scope = session
 filterwarnings = error
 addopts = -p no:cacheprovider -p no:randomly
-'''
+"""
 
 
 def _postgres_reason() -> str | None:
@@ -104,7 +104,9 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Calla
     monkeypatch.delenv("DORM_SETTINGS_MODULE", raising=False)
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # the inner run is not a worker of ours
 
-    def make(engine: str = "sqlite", tests: dict[str, str] | None = None, migrations: bool = True, settings: bool = True) -> pytest.Pytester:
+    def make(
+        engine: str = "sqlite", tests: dict[str, str] | None = None, migrations: bool = True, settings: bool = True
+    ) -> pytest.Pytester:
         files: dict[str, Any] = {"library/__init__.py": "", "library/models.py": MODELS}
         if migrations:
             files["library/migrations/__init__.py"] = ""

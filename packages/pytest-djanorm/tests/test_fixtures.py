@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-BASIC = '''
+BASIC = """
 import dorm
 import pytest
 from dorm import transaction
@@ -59,14 +59,23 @@ def test_live_rows_were_cleaned(db):
 def test_test_database_name(db):
     name = str(dorm.conf.settings.database("default")["NAME"])
     assert "test_" in name and name != "app.sqlite3"
-'''
+"""
 
 
 def test_fixtures_are_found_through_the_entry_point(project: Callable[..., pytest.Pytester]) -> None:
     pytester = project()
     result = pytester.runpytest_subprocess("--fixtures")
     listed = {line.split(" ", 1)[0] for line in result.stdout.lines}
-    wanted = {"transactional_db", "db", "atransactional_db", "live_db", "assert_num_queries", "nplusone", "djanorm_settings", "djanorm_setup_databases"}
+    wanted = {
+        "transactional_db",
+        "db",
+        "atransactional_db",
+        "live_db",
+        "assert_num_queries",
+        "nplusone",
+        "djanorm_settings",
+        "djanorm_setup_databases",
+    }
     assert wanted <= listed, wanted - listed
     result.stdout.fnmatch_lines(["*fixtures defined from pytest_djanorm.plugin*"])
 
@@ -79,13 +88,13 @@ def test_transactional_live_and_async(project: Callable[..., pytest.Pytester], e
 
 def test_models_without_migrations_get_tables(project: Callable[..., pytest.Pytester], engine: str) -> None:
     tests = {
-        "test_plain.py": '''
+        "test_plain.py": """
             from library.models import Author
 
             def test_table_exists(db):
                 Author.objects.create(name="x")
                 assert Author.objects.get(name="x").pk is not None
-        '''
+        """
     }
     result = project(engine, tests=tests, migrations=False).runpytest_subprocess()
     result.assert_outcomes(passed=1)
@@ -93,7 +102,7 @@ def test_models_without_migrations_get_tables(project: Callable[..., pytest.Pyte
 
 def test_assert_num_queries_pass_and_fail(project: Callable[..., pytest.Pytester]) -> None:
     tests = {
-        "test_queries.py": '''
+        "test_queries.py": """
             from library.models import Author
 
             def test_exact(db, assert_num_queries):
@@ -105,18 +114,22 @@ def test_assert_num_queries_pass_and_fail(project: Callable[..., pytest.Pytester
                 with assert_num_queries(1):
                     Author.objects.create(name="y")
                     Author.objects.filter(name="y").count()
-        '''
+        """
     }
     result = project(tests=tests).runpytest_subprocess()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
-        ["*AssertionError: Expected 1 queries, but 2 ran:*", "*1. [[]default[]] INSERT INTO*library_author*", "*2. [[]default[]] SELECT COUNT(*"]
+        [
+            "*AssertionError: Expected 1 queries, but 2 ran:*",
+            "*1. [[]default[]] INSERT INTO*library_author*",
+            "*2. [[]default[]] SELECT COUNT(*",
+        ]
     )
 
 
 def test_nplusone_fixture(project: Callable[..., pytest.Pytester]) -> None:
     tests = {
-        "test_n1.py": '''
+        "test_n1.py": """
             import pytest
             from library.models import Author, Book
 
@@ -135,7 +148,7 @@ def test_nplusone_fixture(project: Callable[..., pytest.Pytester]) -> None:
                 _books()
                 for book in Book.objects.select_related("author"):
                     book.author.name
-        '''
+        """
     }
     result = project(tests=tests).runpytest_subprocess()
     result.assert_outcomes(passed=1, failed=1)
@@ -158,7 +171,7 @@ def test_no_settings_is_explained(project: Callable[..., pytest.Pytester]) -> No
 
 def test_settings_option_and_fixture_override(project: Callable[..., pytest.Pytester]) -> None:
     tests = {
-        "test_opt.py": '''
+        "test_opt.py": """
             import dorm
             from library.models import Author
 
@@ -166,20 +179,22 @@ def test_settings_option_and_fixture_override(project: Callable[..., pytest.Pyte
                 Author.objects.create(name="x")
                 assert dorm.conf.settings.source == "dorm.configure()"
                 assert "test_other" in dorm.conf.settings.database("default")["NAME"]
-        '''
+        """
     }
     pytester = project(tests=tests, settings=False)
-    pytester.makepyfile(conf_mod="DATABASES = {'default': {'ENGINE': 'sqlite', 'NAME': 'other.db'}}\nINSTALLED_APPS = ['library']\n")
+    pytester.makepyfile(
+        conf_mod="DATABASES = {'default': {'ENGINE': 'sqlite', 'NAME': 'other.db'}}\nINSTALLED_APPS = ['library']\n"
+    )
     pytester.runpytest_subprocess("--dorm-settings=conf_mod").assert_outcomes(passed=1)
 
     pytester.makeconftest(
-        '''
+        """
         import pytest
 
         @pytest.fixture(scope="session")
         def djanorm_settings():
             return {"DATABASES": {"default": {"ENGINE": "sqlite", "NAME": "other.db"}}, "INSTALLED_APPS": ["library"]}
-        '''
+        """
     )
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
 
@@ -187,9 +202,13 @@ def test_settings_option_and_fixture_override(project: Callable[..., pytest.Pyte
 def test_report_header_recommends_session_loops(project: Callable[..., pytest.Pytester]) -> None:
     pytester = project(tests={"test_x.py": "def test_x():\n    pass\n"})
     assert "djanorm:" not in pytester.runpytest_subprocess().stdout.str()
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\nasyncio_default_test_loop_scope = function\n")
+    pytester.makeini(
+        "[pytest]\nasyncio_default_fixture_loop_scope = function\nasyncio_default_test_loop_scope = function\n"
+    )
     result = pytester.runpytest_subprocess()
-    result.stdout.fnmatch_lines(['djanorm: async tests run on a loop per test*asyncio_default_test_loop_scope = "session"'])
+    result.stdout.fnmatch_lines(
+        ['djanorm: async tests run on a loop per test*asyncio_default_test_loop_scope = "session"']
+    )
 
 
 def test_symptom_without_the_plugin(project: Callable[..., pytest.Pytester]) -> None:
@@ -203,12 +222,12 @@ def test_symptom_without_the_plugin(project: Callable[..., pytest.Pytester]) -> 
 
 def test_loop_scope_mismatch_is_explained(project: Callable[..., pytest.Pytester]) -> None:
     tests = {
-        "test_loops.py": '''
+        "test_loops.py": """
             from library.models import Author
 
             async def test_x(atransactional_db):
                 await Author.objects.acount()
-        '''
+        """
     }
     pytester = project(tests=tests)
     pytester.makeini(
@@ -223,7 +242,7 @@ def test_loop_scope_mismatch_is_explained(project: Callable[..., pytest.Pytester
 def test_backend_that_creates_its_own_test_databases(project: Callable[..., pytest.Pytester]) -> None:
     """A third-party server backend: its create/destroy_test_database hooks are used, NAME = test_<NAME>."""
     tests = {
-        "mybackend.py": '''
+        "mybackend.py": """
             import os
 
             from dorm_sqlite.base import DatabaseWrapper
@@ -240,14 +259,14 @@ def test_backend_that_creates_its_own_test_databases(project: Callable[..., pyte
                 def destroy_test_database(settings_dict):
                     with open(LOG, "a") as log:
                         log.write(f"destroy {settings_dict['NAME']}\\n")
-        ''',
-        "test_hooked.py": '''
+        """,
+        "test_hooked.py": """
             from library.models import Author
 
             def test_works(db):
                 Author.objects.create(name="x")
                 assert Author.objects.count() == 1
-        ''',
+        """,
     }
     pytester = project(tests=tests, settings=False)
     pytester.makepyfile(

@@ -6,7 +6,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-THIRD_PARTY = '''
+THIRD_PARTY = """
 import pytest
 
 from pytest_djanorm.suite import *  # noqa: F403
@@ -27,7 +27,7 @@ def djanorm_settings():
 @pytest.fixture(scope="module")
 def requirements(djanorm_suite_alias):
     return NoRegex(djanorm_suite_alias)
-'''
+"""
 
 
 def test_third_party_runs_the_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-ASYNC_TESTS = '''
+ASYNC_TESTS = """
 import os
 
 import dorm
@@ -32,7 +32,7 @@ async def test_live(live_db, i):
 async def test_own_database(atransactional_db):
     worker = os.environ["PYTEST_XDIST_WORKER"]
     assert str(dorm.conf.settings.database("default")["NAME"]).endswith(f"_{worker}" + ("" if "{engine}" == "postgresql" else ".sqlite3"))
-'''
+"""
 
 #: The inner run must finish well inside this; a hang (a pool outliving its loop) fails the test instead.
 BOUND_SECONDS = 120

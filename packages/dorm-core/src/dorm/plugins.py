@@ -217,9 +217,7 @@ class Kernel:
             elif "." in engine or ":" in engine:
                 loaded = _import_dotted(engine)
             else:
-                raise ImproperlyConfigured(
-                    f"Unsupported database engine: {engine!r}. {_install_hint(engine)}"
-                )
+                raise ImproperlyConfigured(f"Unsupported database engine: {engine!r}. {_install_hint(engine)}")
             cls = _as_backend_class(engine, loaded)
             self._backend_classes[engine] = cls
             return cls

@@ -12,7 +12,7 @@ import pytest
 
 from .project import Project
 
-MODELS = '''
+MODELS = """
 class Item(dorm.Model):
     name = dorm.CharField(max_length=100)
     price = dorm.DecimalField(max_digits=8, decimal_places=2, null=True)
@@ -21,7 +21,7 @@ class Item(dorm.Model):
 class Note(dorm.Model):
     item = dorm.ForeignKey(Item, on_delete=dorm.CASCADE)
     text = dorm.TextField()
-'''
+"""
 
 
 def test_version_lists_installed_distributions(sqlite_project: Project) -> None:
@@ -39,7 +39,9 @@ def test_console_script_and_python_m_agree(sqlite_project: Project) -> None:
 
 
 def test_no_settings_is_a_clean_error(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "dorm.cli", "migrate"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "dorm.cli", "migrate"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1
     assert "DATABASES is not configured" in result.stderr and "DORM_SETTINGS_MODULE" in result.stderr
     assert "Traceback" not in result.stderr
@@ -116,7 +118,14 @@ def test_concurrent_migrate_runs_are_serialised(project: Project) -> None:
 
     env = {k: v for k, v in os.environ.items() if k != "DORM_SETTINGS_MODULE"}
     procs = [
-        subprocess.Popen([sys.executable, "-m", "dorm.cli", "migrate"], cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "dorm.cli", "migrate"],
+            cwd=project.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
     ]
     results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
@@ -174,7 +183,12 @@ def test_makemigrations_warns_about_not_null_without_default(sqlite_project: Pro
     project.run("makemigrations")
     project.run("migrate")
     project.sql("INSERT INTO blog_item (name) VALUES ('x')")
-    project.write_models(MODELS.replace("price = dorm.DecimalField(max_digits=8, decimal_places=2, null=True)", "price = dorm.DecimalField(max_digits=8, decimal_places=2, null=True)\n    qty = dorm.IntegerField()"))
+    project.write_models(
+        MODELS.replace(
+            "price = dorm.DecimalField(max_digits=8, decimal_places=2, null=True)",
+            "price = dorm.DecimalField(max_digits=8, decimal_places=2, null=True)\n    qty = dorm.IntegerField()",
+        )
+    )
     made = project.run("makemigrations").stdout
     assert "warning: Item.qty is NOT NULL without a default" in made and "AddFieldOnline" in made
     failed = project.run("migrate", check=1)

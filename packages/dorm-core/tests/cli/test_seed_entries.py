@@ -6,10 +6,10 @@ import textwrap
 
 from .project import Project, database_settings
 
-MODELS = '''
+MODELS = """
 class Item(dorm.Model):
     name = dorm.CharField(max_length=100)
-'''
+"""
 
 
 def _write_migration(project: Project, filename: str, body: str) -> None:
@@ -60,7 +60,9 @@ def test_numbering_collision_first_applies_rest_refused(project: Project) -> Non
 
     # The fix: drop the refused file and regenerate it with the next free number.
     (project.app / "migrations" / "0002_item_stock.py").unlink()
-    project.write_models(MODELS + "    price = dorm.IntegerField(null=True)\n    stock = dorm.IntegerField(null=True)\n")
+    project.write_models(
+        MODELS + "    price = dorm.IntegerField(null=True)\n    stock = dorm.IntegerField(null=True)\n"
+    )
     made = project.run("makemigrations", "blog", "--name", "item_stock").stdout
     assert "0003_item_stock.py" in made
     project.run("migrate")
@@ -73,7 +75,11 @@ def test_makemigrations_takes_the_next_free_number_even_with_a_collision(sqlite_
     project.write_models(MODELS)
     project.run("makemigrations")
     for name in ("0002_a.py", "0002_b.py"):
-        _write_migration(project, name, "from dorm import migrations\n\nclass Migration(migrations.Migration):\n    dependencies = [('blog', '0001_initial')]\n")
+        _write_migration(
+            project,
+            name,
+            "from dorm import migrations\n\nclass Migration(migrations.Migration):\n    dependencies = [('blog', '0001_initial')]\n",
+        )
     project.write_models(MODELS + "    extra = dorm.IntegerField(null=True)\n")
     made = project.run("makemigrations", "--name", "extra").stdout
     assert "0003_extra.py" in made
@@ -82,7 +88,9 @@ def test_makemigrations_takes_the_next_free_number_even_with_a_collision(sqlite_
 def _columns(project: Project, table: str) -> set[str]:
     if project.backend == "sqlite":
         return {r[1] for r in project.sql(f"PRAGMA table_info({table})")}
-    return {r[0] for r in project.sql(f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'")}
+    return {
+        r[0] for r in project.sql(f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'")
+    }
 
 
 # -- "Rolled-back migration leaves an orphan table" (adapted: the rollback is refused) ---
@@ -231,7 +239,7 @@ def test_dbcheck_drift_after_hand_edit_and_runsql_fix(project: Project) -> None:
     # The fix: a migration that encodes the diff (RunSQL for the database, the same change for the state).
     project.write_models(
         MODELS
-        + '    note = dorm.CharField(max_length=30, null=True)\n\n'
+        + "    note = dorm.CharField(max_length=30, null=True)\n\n"
         + '    class Meta:\n        indexes = [dorm.Index(fields=["name"], name="item_name_hand_idx")]\n'
     )
     project.run("makemigrations", "blog", "--empty", "--name", "encode_hand_edit")

@@ -6,7 +6,7 @@ import re
 
 from .project import Project
 
-MODELS_V1 = '''
+MODELS_V1 = """
 class Author(dorm.Model):
     name = dorm.CharField(max_length=100)
     email = dorm.EmailField(max_length=200, unique=True)
@@ -24,10 +24,11 @@ class Post(dorm.Model):
 
     class Meta:
         unique_together = [("title", "author")]
-'''
+"""
 
 MODELS_V2 = MODELS_V1.replace(
-    "title = dorm.CharField(max_length=200)", "title = dorm.CharField(max_length=250)\n    subtitle = dorm.CharField(max_length=50, null=True)"
+    "title = dorm.CharField(max_length=200)",
+    "title = dorm.CharField(max_length=250)\n    subtitle = dorm.CharField(max_length=50, null=True)",
 )
 
 
@@ -117,7 +118,9 @@ def test_schema_evolution_each_step_is_clean(project: Project) -> None:
         # rename a field
         MODELS_V1.replace("score = dorm.IntegerField(default=0)", "points = dorm.IntegerField(default=0)"),
         # index, constraint, db_index, unique_together change
-        MODELS_V1.replace("score = dorm.IntegerField(default=0)", "points = dorm.IntegerField(default=0, db_index=True)").replace(
+        MODELS_V1.replace(
+            "score = dorm.IntegerField(default=0)", "points = dorm.IntegerField(default=0, db_index=True)"
+        ).replace(
             'unique_together = [("title", "author")]',
             'unique_together = [("title",)]\n'
             '        indexes = [dorm.Index(fields=["title", "points"], name="post_title_points_idx")]\n'
@@ -130,12 +133,18 @@ def test_schema_evolution_each_step_is_clean(project: Project) -> None:
         # rename a model, delete another
         MODELS_V1.replace("score = dorm.IntegerField(default=0)\n", "")
         .replace("on_delete=dorm.CASCADE)", "on_delete=dorm.SET_NULL, null=True)")
-        .replace("class Tag(dorm.Model):\n    label = dorm.SlugField(max_length=40, unique=True)\n", "class Topic(dorm.Model):\n    label = dorm.SlugField(max_length=40, unique=True)\n")
+        .replace(
+            "class Tag(dorm.Model):\n    label = dorm.SlugField(max_length=40, unique=True)\n",
+            "class Topic(dorm.Model):\n    label = dorm.SlugField(max_length=40, unique=True)\n",
+        )
         .replace("tags = dorm.ManyToManyField(Tag)\n", "")
         + "\n\nclass Gone(dorm.Model):\n    x = dorm.IntegerField()\n",
         MODELS_V1.replace("score = dorm.IntegerField(default=0)\n", "")
         .replace("on_delete=dorm.CASCADE)", "on_delete=dorm.SET_NULL, null=True)")
-        .replace("class Tag(dorm.Model):\n    label = dorm.SlugField(max_length=40, unique=True)\n", "class Topic(dorm.Model):\n    label = dorm.SlugField(max_length=40, unique=True)\n")
+        .replace(
+            "class Tag(dorm.Model):\n    label = dorm.SlugField(max_length=40, unique=True)\n",
+            "class Topic(dorm.Model):\n    label = dorm.SlugField(max_length=40, unique=True)\n",
+        )
         .replace("tags = dorm.ManyToManyField(Tag)\n", ""),
     ]
     for number, models in enumerate(steps, start=1):
@@ -153,7 +162,7 @@ def test_schema_evolution_each_step_is_clean(project: Project) -> None:
     assert not any(t.startswith("blog_") for t in project.tables())
 
 
-SHOP_MODELS = '''
+SHOP_MODELS = """
 import dorm
 from blog.models import Item
 
@@ -167,7 +176,7 @@ class OrderLine(dorm.Model):
     order = dorm.ForeignKey(Order, on_delete=dorm.CASCADE)
     item = dorm.ForeignKey(Item, on_delete=dorm.CASCADE, related_name="lines")
     qty = dorm.IntegerField(default=1)
-'''
+"""
 
 
 def test_two_apps_with_cross_app_relations_and_a_model_rename(project: Project) -> None:
@@ -176,7 +185,11 @@ def test_two_apps_with_cross_app_relations_and_a_model_rename(project: Project) 
     (shop / "__init__.py").write_text("")
     (shop / "migrations" / "__init__.py").write_text("")
     (shop / "models.py").write_text(SHOP_MODELS)
-    settings = (project.root / "settings.py").read_text().replace('INSTALLED_APPS = ["blog"]', 'INSTALLED_APPS = ["blog", "shop"]')
+    settings = (
+        (project.root / "settings.py")
+        .read_text()
+        .replace('INSTALLED_APPS = ["blog"]', 'INSTALLED_APPS = ["blog", "shop"]')
+    )
     (project.root / "settings.py").write_text(settings)
     project.write_models("class Item(dorm.Model):\n    name = dorm.CharField(max_length=100)\n")
     project.run("makemigrations")

@@ -28,11 +28,14 @@ def test_duckdb_without_dorm_duckdb_names_the_extra(entry_points: dict[str, list
     assert "reset_backend_cache()" in message
 
 
-@pytest.mark.parametrize(("engine", "hint"), [
-    ("postgresql", "pip install 'djanorm[postgresql]'"),
-    ("postgres", "pip install 'djanorm[postgres]'"),
-    ("sqlite", "pip install djanorm"),
-])
+@pytest.mark.parametrize(
+    ("engine", "hint"),
+    [
+        ("postgresql", "pip install 'djanorm[postgresql]'"),
+        ("postgres", "pip install 'djanorm[postgres]'"),
+        ("sqlite", "pip install djanorm"),
+    ],
+)
 def test_our_engines_name_their_install(entry_points: dict[str, list[EntryPoint]], engine: str, hint: str) -> None:
     with pytest.raises(dorm.ImproperlyConfigured, match=rf"^Unsupported database engine: '{engine}'") as info:
         plugins.kernel.backend_class(engine)

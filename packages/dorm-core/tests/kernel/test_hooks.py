@@ -230,10 +230,7 @@ def autoload_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entry_point
     """A module registered under djanorm.plugins that exports one public name."""
     name = "dorm_autoload_probe"
     (tmp_path / f"{name}.py").write_text(
-        "import dorm\n\n"
-        "@dorm.hookimpl\n"
-        "def dorm_public_names():\n"
-        "    return {'probe_value': 'loaded'}\n"
+        "import dorm\n\n@dorm.hookimpl\ndef dorm_public_names():\n    return {'probe_value': 'loaded'}\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, name, raising=False)

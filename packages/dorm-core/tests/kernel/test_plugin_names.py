@@ -80,8 +80,9 @@ def test_from_dorm_import_budget_keeps_the_message(kernel: plugins.Kernel) -> No
     assert RESILIENCE_HINT in str(info.value)
 
 
-@pytest.mark.parametrize(("name", "extra"), [("circuit_breaker", "resilience"), ("TenantModel", "tenancy"),
-                                             ("current_tenant", "tenancy")])
+@pytest.mark.parametrize(
+    ("name", "extra"), [("circuit_breaker", "resilience"), ("TenantModel", "tenancy"), ("current_tenant", "tenancy")]
+)
 def test_other_plugin_names_name_their_extra(kernel: plugins.Kernel, name: str, extra: str) -> None:
     with pytest.raises(dorm.MissingPluginError, match=rf"pip install 'djanorm\[{extra}\]'"):
         getattr(dorm, name)
@@ -111,9 +112,7 @@ def no_contrib_cache(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delitem(sys.modules, name)
 
 
-def test_contrib_nplusone_without_the_plugin(
-    entry_points: dict[str, list[EntryPoint]], no_contrib_cache: None
-) -> None:
+def test_contrib_nplusone_without_the_plugin(entry_points: dict[str, list[EntryPoint]], no_contrib_cache: None) -> None:
     with pytest.raises(dorm.MissingPluginError) as info:
         importlib.import_module("dorm.contrib.nplusone")
     assert RESILIENCE_HINT in str(info.value)

@@ -150,8 +150,15 @@ def test_missing_default_alias_and_engine() -> None:
     [
         (
             "postgresql://app:p%40ss@db.example.com:6543/shop?sslmode=require",
-            {"ENGINE": "postgresql", "NAME": "shop", "USER": "app", "PASSWORD": "p@ss",
-             "HOST": "db.example.com", "PORT": 6543, "OPTIONS": {"sslmode": "require"}},
+            {
+                "ENGINE": "postgresql",
+                "NAME": "shop",
+                "USER": "app",
+                "PASSWORD": "p@ss",
+                "HOST": "db.example.com",
+                "PORT": 6543,
+                "OPTIONS": {"sslmode": "require"},
+            },
         ),
         ("postgres://localhost/shop", {"ENGINE": "postgresql", "NAME": "shop", "HOST": "localhost", "PORT": ""}),
         ("sqlite:///relative.db", {"ENGINE": "sqlite", "NAME": "relative.db"}),

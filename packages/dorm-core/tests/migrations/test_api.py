@@ -26,7 +26,9 @@ def test_migrate_applies_and_rolls_back(make_app: Callable[[], TempApp], alias: 
     assert ran == [f"Apply {app.name}.0001_initial"]
     assert app.table("Thing") in connections[alias].introspection.table_names()
     assert dorm.migrations.migrate(using=alias, apps=[app.name]) == []
-    assert dorm.migrations.migrate(using=alias, app_label=app.name, target="zero", apps=[app.name]) == [f"Unapply {app.name}.0001_initial"]
+    assert dorm.migrations.migrate(using=alias, app_label=app.name, target="zero", apps=[app.name]) == [
+        f"Unapply {app.name}.0001_initial"
+    ]
     assert app.table("Thing") not in connections[alias].introspection.table_names()
 
 

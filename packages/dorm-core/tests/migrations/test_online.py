@@ -64,7 +64,9 @@ def _setup(app: TempApp) -> None:
 def _status_column(app: TempApp) -> Any:
     from dorm.db.connections import connections
 
-    return next(c for c in connections[app.alias].introspection.get_table_description(app.table("Order")) if c.name == "status")
+    return next(
+        c for c in connections[app.alias].introspection.get_table_description(app.table("Order")) if c.name == "status"
+    )
 
 
 def test_online_recipe_end_to_end(make_app: Callable[[], TempApp], caplog: pytest.LogCaptureFixture) -> None:
@@ -119,12 +121,16 @@ def test_backfill_resumes_after_interruption(make_app: Callable[[], TempApp], mo
     conn = get_connection(app.alias)
     q = conn.backend.ops.quote_name
     table = q(app.table("Order"))
-    assert conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {q('status')} IS NOT NULL") == [(1000,)]  # batch 1 committed
+    assert conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {q('status')} IS NOT NULL") == [
+        (1000,)
+    ]  # batch 1 committed
     assert (app.name, "0003_backfill") not in MigrationRecorder(app.alias).applied_migrations()
     first_lo = calls[0][0]
 
     calls.clear()
-    monkeypatch.setattr(BaseDatabaseSchemaEditor, "backfill_range", lambda self, *a: (calls.append(a[-2:]), original(self, *a))[1])
+    monkeypatch.setattr(
+        BaseDatabaseSchemaEditor, "backfill_range", lambda self, *a: (calls.append(a[-2:]), original(self, *a))[1]
+    )
     app.migrate()
     assert calls[0][0] == first_lo + 1000  # resumed where it stopped, batch 1 not redone
     assert len(calls) == 2

@@ -46,7 +46,9 @@ def _fill(app: TempApp, rows: int = 5000) -> None:
 
 
 @pytest.mark.parametrize("alias", ["postgresql"], indirect=True)
-def test_constant_default_adds_column_without_rewrite(make_app: Callable[[], TempApp], alias: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_constant_default_adds_column_without_rewrite(
+    make_app: Callable[[], TempApp], alias: str, caplog: pytest.LogCaptureFixture
+) -> None:
     from dorm.db.connections import get_connection
 
     app = make_app()

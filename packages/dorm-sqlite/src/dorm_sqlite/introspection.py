@@ -60,7 +60,13 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
     def get_table_description(self, table: str, connection: BaseConnection | None = None) -> list[ColumnInfo]:
         rows = self.query(f"PRAGMA table_info({self._q(table)})", None, connection)
         return [
-            ColumnInfo(name=str(r[1]), type=self.normalize_type(str(r[2] or "")), null=not r[3] and not r[5], default=r[4], primary_key=bool(r[5]))
+            ColumnInfo(
+                name=str(r[1]),
+                type=self.normalize_type(str(r[2] or "")),
+                null=not r[3] and not r[5],
+                default=r[4],
+                primary_key=bool(r[5]),
+            )
             for r in rows
         ]
 
@@ -78,7 +84,15 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
             if match.group(2).upper() == "UNIQUE":
                 named_unique[tuple(_unquote(c) for c in body.split(","))] = name
             else:
-                constraints[name] = {"columns": [], "primary_key": False, "unique": False, "index": False, "check": True, "foreign_key": None, "sql": body}
+                constraints[name] = {
+                    "columns": [],
+                    "primary_key": False,
+                    "unique": False,
+                    "index": False,
+                    "check": True,
+                    "foreign_key": None,
+                    "sql": body,
+                }
         for row in self.query(f"PRAGMA index_list({self._q(table)})", None, connection):
             name, unique, origin = str(row[1]), bool(row[2]), str(row[3])
             columns = [str(r[2]) for r in self.query(f"PRAGMA index_info({self._q(name)})", None, connection)]
@@ -97,7 +111,14 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
             }
         pk = [c.name for c in self.get_table_description(table, connection) if c.primary_key]
         if pk:
-            constraints["__primary__"] = {"columns": pk, "primary_key": True, "unique": True, "index": False, "check": False, "foreign_key": None}
+            constraints["__primary__"] = {
+                "columns": pk,
+                "primary_key": True,
+                "unique": True,
+                "index": False,
+                "check": False,
+                "foreign_key": None,
+            }
         for row in self.query(f"PRAGMA foreign_key_list({self._q(table)})", None, connection):
             ref_table, column, ref_column = str(row[2]), str(row[3]), row[4]
             if ref_column is None:

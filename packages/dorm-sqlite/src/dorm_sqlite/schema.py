@@ -87,9 +87,13 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
             return
         old_sql = self.column_sql(model, old_field)
         new_sql = self.column_sql(model, new_field)
-        only_rename = old_sql is not None and new_sql is not None and old_sql.replace(
-            self.quote_name(column_of(old_field)), self.quote_name(column_of(new_field)), 1
-        ) == new_sql and old_field.db_index == new_field.db_index
+        only_rename = (
+            old_sql is not None
+            and new_sql is not None
+            and old_sql.replace(self.quote_name(column_of(old_field)), self.quote_name(column_of(new_field)), 1)
+            == new_sql
+            and old_field.db_index == new_field.db_index
+        )
         if only_rename:
             self.rename_field(model, old_field, new_field)
             return
@@ -100,14 +104,19 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         if self.constraint_body(view, constraint) is None:
             super().add_constraint(model, constraint)
             return
-        self._remake_table(model, constraints=[*view.constraints, constraint] if constraint not in view.constraints else view.constraints)
+        self._remake_table(
+            model,
+            constraints=[*view.constraints, constraint] if constraint not in view.constraints else view.constraints,
+        )
 
     def remove_constraint(self, model: Any, constraint: Any) -> None:
         view = TableView.of(model)
         if self.constraint_body(view, constraint) is None:
             super().remove_constraint(model, constraint)
             return
-        self._remake_table(model, constraints=[c for c in view.constraints if getattr(c, "name", None) != constraint.name])
+        self._remake_table(
+            model, constraints=[c for c in view.constraints if getattr(c, "name", None) != constraint.name]
+        )
 
     def alter_unique_together(self, model: Any, old: Any, new: Any) -> None:
         self._remake_table(model, unique_together=[tuple(x) for x in new])
@@ -158,7 +167,9 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
             unique_together=unique_together if unique_together is not None else old.unique_together,
         )
         if delete_field is not None:
-            new.indexes = [i for i in new.indexes if delete_field.name not in [n.lstrip("-") for n in getattr(i, "fields", ())]]
+            new.indexes = [
+                i for i in new.indexes if delete_field.name not in [n.lstrip("-") for n in getattr(i, "fields", ())]
+            ]
         table = self.quote_name(old.db_table)
         scratch = self.quote_name(f"dorm__old__{old.db_table}")
         columns = [column_of(f) for f in fields if self.column_type(f) is not None and column_of(f) in mapping]
@@ -187,4 +198,3 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         if own_transaction:
             assert self.connection is not None
             self.connection.commit()
-

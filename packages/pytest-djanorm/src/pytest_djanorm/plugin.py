@@ -66,7 +66,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str | None:
     """Say so when async tests would get a loop per test (pools then stack up; see docs/testing.md)."""
     try:
-        scopes = [config.getini(name) for name in ("asyncio_default_fixture_loop_scope", "asyncio_default_test_loop_scope")]
+        scopes = [
+            config.getini(name) for name in ("asyncio_default_fixture_loop_scope", "asyncio_default_test_loop_scope")
+        ]
     except ValueError:  # pytest-asyncio disabled
         return None
     if all(scope == "session" for scope in scopes):
@@ -158,7 +160,9 @@ def db(transactional_db: None) -> None:
 
 
 @pytest_asyncio.fixture
-async def atransactional_db(djanorm_setup_databases: TestDatabases, request: pytest.FixtureRequest) -> AsyncIterator[None]:
+async def atransactional_db(
+    djanorm_setup_databases: TestDatabases, request: pytest.FixtureRequest
+) -> AsyncIterator[None]:
     """Async twin of ``transactional_db``: the test runs inside ``aatomic()`` on every alias, rolled back."""
     from dorm.transaction import AsyncAtomic
 

@@ -36,7 +36,9 @@ class QueryCapture:
         return len(self.statements)
 
     def report(self) -> str:
-        lines = [f"  {i}. [{alias}] {sql}  params={params!r}" for i, (alias, sql, params) in enumerate(self.statements, 1)]
+        lines = [
+            f"  {i}. [{alias}] {sql}  params={params!r}" for i, (alias, sql, params) in enumerate(self.statements, 1)
+        ]
         return "\n".join(lines) if lines else "  (none)"
 
 
@@ -58,6 +60,4 @@ def assert_num_queries(expected: int, using: str | None = None) -> Iterator[Quer
         yield capture
     if len(capture) != expected:
         where = f" on {using!r}" if using else ""
-        raise AssertionError(
-            f"Expected {expected} queries{where}, but {len(capture)} ran:\n{capture.report()}"
-        )
+        raise AssertionError(f"Expected {expected} queries{where}, but {len(capture)} ran:\n{capture.report()}")

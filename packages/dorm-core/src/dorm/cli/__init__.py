@@ -52,23 +52,46 @@ def version_text() -> str:
 
 class _VersionAction(argparse.Action):
     def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="print every installed djanorm distribution and its version")
+        super().__init__(
+            option_strings,
+            dest,
+            nargs=0,
+            default=argparse.SUPPRESS,
+            help="print every installed djanorm distribution and its version",
+        )
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object, option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
         print(version_text())
         parser.exit(0)
 
 
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--settings", metavar="MODULE", help="settings module (sets DORM_SETTINGS_MODULE), e.g. myproject.settings")
-    common.add_argument("-v", "--verbosity", type=int, choices=(0, 1, 2, 3), default=1, help="0 quiet, 1 normal, 2 verbose (SQL), 3 debug with tracebacks")
+    common.add_argument(
+        "--settings", metavar="MODULE", help="settings module (sets DORM_SETTINGS_MODULE), e.g. myproject.settings"
+    )
+    common.add_argument(
+        "-v",
+        "--verbosity",
+        type=int,
+        choices=(0, 1, 2, 3),
+        default=1,
+        help="0 quiet, 1 normal, 2 verbose (SQL), 3 debug with tracebacks",
+    )
     common.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
     return common
 
 
 def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dorm", description="djanorm command line: migrations, schema checks, shells.")
+    parser = argparse.ArgumentParser(
+        prog="dorm", description="djanorm command line: migrations, schema checks, shells."
+    )
     parser.add_argument("--version", action=_VersionAction)
     common = _common()
     sub = parser.add_subparsers(dest="command", metavar="<command>")
@@ -86,7 +109,9 @@ def _plugin_commands(builtin: list[Command]) -> list[Command]:
     extra: list[Command] = []
     for command in kernel.cli_commands():
         if command.name in names:
-            raise CommandError(f"A plugin contributes a command named {command.name!r}, which clashes with a built-in command. Rename the plugin's command.")
+            raise CommandError(
+                f"A plugin contributes a command named {command.name!r}, which clashes with a built-in command. Rename the plugin's command."
+            )
         names.add(command.name)
         extra.append(command)
     return extra

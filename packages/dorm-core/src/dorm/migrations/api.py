@@ -8,7 +8,14 @@ from typing import Any
 __all__ = ["create_tables", "migrate"]
 
 
-def migrate(using: str = "default", app_label: str | None = None, target: str | None = None, *, fake: bool = False, apps: list[str] | None = None) -> list[str]:
+def migrate(
+    using: str = "default",
+    app_label: str | None = None,
+    target: str | None = None,
+    *,
+    fake: bool = False,
+    apps: list[str] | None = None,
+) -> list[str]:
     """Apply (or, with ``target``, roll back) migrations on ``using`` like ``dorm migrate``.
 
     ``apps`` overrides ``INSTALLED_APPS`` (dotted package names).  Returns the

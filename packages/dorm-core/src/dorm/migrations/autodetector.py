@@ -136,7 +136,9 @@ class MigrationAutodetector:
             sig = self._field_sig(app, new_fields[new_name])
             for old_name in list(removed):
                 old_field = old_fields[old_name]
-                if self._field_sig(app, old_field) == sig or self._rename_sig(app, old_field) == self._rename_sig(app, new_fields[new_name]):
+                if self._field_sig(app, old_field) == sig or self._rename_sig(app, old_field) == self._rename_sig(
+                    app, new_fields[new_name]
+                ):
                     ops.append(RenameField(model_name=new.name, old_name=old_name, new_name=new_name))
                     added.remove(new_name)
                     removed.remove(old_name)

@@ -60,7 +60,12 @@ class PlanStep:
 class MigrationExecutor:
     """Plans and runs migrations on ``alias``."""
 
-    def __init__(self, alias: str = "default", loader: MigrationLoader | None = None, progress: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        alias: str = "default",
+        loader: MigrationLoader | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
         from dorm.db.connections import connections
 
         self.alias = alias
@@ -90,7 +95,9 @@ class MigrationExecutor:
 
         order = self.order()
         state = ProjectState()
-        for node in sorted((n for n in order if order[n] < order[key] and (present is None or n in present)), key=order.__getitem__):
+        for node in sorted(
+            (n for n in order if order[n] < order[key] and (present is None or n in present)), key=order.__getitem__
+        ):
             for op in self.loader.migrations[node].operations:
                 op.state_forwards(node[0], state)
         return state
@@ -102,7 +109,9 @@ class MigrationExecutor:
         graph = self.loader.graph
         applied = self.applied()
         if app is not None and app not in self.loader.app_modules:
-            raise MigrationError(f"No installed app with label {app!r}. Installed apps: {', '.join(self.loader.app_modules) or 'none'}.")
+            raise MigrationError(
+                f"No installed app with label {app!r}. Installed apps: {', '.join(self.loader.app_modules) or 'none'}."
+            )
         steps: list[PlanStep] = []
         seen: set[Node] = set()
         if target is None:
@@ -196,7 +205,11 @@ class MigrationExecutor:
             raise MigrationConflictError("\n".join(c.message() for c in self.loader.conflicts))
 
     def _ops_atomic(self, migration: Migration) -> bool:
-        return migration.atomic and all(op.atomic for op in migration.operations) and self.wrapper.features.supports_transactional_ddl
+        return (
+            migration.atomic
+            and all(op.atomic for op in migration.operations)
+            and self.wrapper.features.supports_transactional_ddl
+        )
 
     def _run_step(self, step: PlanStep, *, fake: bool) -> None:
         from dorm import transaction
@@ -292,6 +305,3 @@ class MigrationExecutor:
             lines.append(f"-- {step.describe()}")
             lines.extend(editor.collected_sql)
         return lines
-
-
-

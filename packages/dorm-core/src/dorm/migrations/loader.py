@@ -88,7 +88,9 @@ class MigrationLoader:
             return found
         app = self.app_modules.get(label)
         if app is None:
-            raise MigrationError(f"No installed app with label {label!r}. Installed apps: {', '.join(self.app_modules) or 'none'} (INSTALLED_APPS).")
+            raise MigrationError(
+                f"No installed app with label {label!r}. Installed apps: {', '.join(self.app_modules) or 'none'} (INSTALLED_APPS)."
+            )
         package = importlib.import_module(app)
         paths = list(getattr(package, "__path__", []) or [])
         if not paths:
@@ -151,7 +153,9 @@ class MigrationLoader:
         try:
             module = importlib.import_module(module_name)
         except Exception as exc:
-            raise MigrationError(f"Could not import migration {directory}/{name}.py: {type(exc).__name__}: {exc}") from exc
+            raise MigrationError(
+                f"Could not import migration {directory}/{name}.py: {type(exc).__name__}: {exc}"
+            ) from exc
         cls = getattr(module, "Migration", None)
         if not isinstance(cls, type) or not issubclass(cls, Migration):
             raise MigrationError(
@@ -189,7 +193,9 @@ class MigrationLoader:
         if not matches:
             known = ", ".join(m.name for m in self.app_migrations(label)) or "none"
             raise MigrationError(f"App {label!r} has no migration {name!r}. Its migrations: {known}.")
-        raise MigrationError(f"More than one migration in {label!r} starts with {name!r}: {', '.join(m.name for m in matches)}.")
+        raise MigrationError(
+            f"More than one migration in {label!r} starts with {name!r}: {', '.join(m.name for m in matches)}."
+        )
 
     def project_state(self, nodes: list[Node] | None = None) -> ProjectState:
         """The state after applying ``nodes`` (default: every loaded migration) in graph order."""

@@ -57,7 +57,10 @@ def _lock_model() -> StandInModel:
         StandInMeta(
             db_table=LOCK_TABLE,
             model_name="lock",
-            fields=[StandInField("id", "IntegerField", primary_key=True, unique=True), StandInField("runs", "BigIntegerField")],
+            fields=[
+                StandInField("id", "IntegerField", primary_key=True, unique=True),
+                StandInField("runs", "BigIntegerField"),
+            ],
             auto_created=False,
         )
     )
@@ -72,7 +75,9 @@ class MigrationRecorder:
         self.alias = alias
         self.wrapper = connections[alias]
 
-    def _run(self, sql: str, params: Any = None, *, fetch: int = FETCH_ALL, connection: BaseConnection | None = None) -> list[tuple[Any, ...]]:
+    def _run(
+        self, sql: str, params: Any = None, *, fetch: int = FETCH_ALL, connection: BaseConnection | None = None
+    ) -> list[tuple[Any, ...]]:
         from dorm.db.executor import run, run_on
 
         sql = self.wrapper.ops.convert_raw_placeholders(sql, params) if params else sql
@@ -144,7 +149,10 @@ class MigrationRecorder:
         """``(app, name)`` of every applied migration, in the order they ran."""
         if not self.has_table(connection):
             return []
-        rows = self._run(f"SELECT {self._q('app')}, {self._q('name')} FROM {self._q(TABLE)} ORDER BY {self._q('id')}", connection=connection)
+        rows = self._run(
+            f"SELECT {self._q('app')}, {self._q('name')} FROM {self._q(TABLE)} ORDER BY {self._q('id')}",
+            connection=connection,
+        )
         return [(str(a), str(n)) for a, n in rows]
 
     def record_applied(self, app: str, name: str, connection: BaseConnection | None = None) -> None:
@@ -167,7 +175,9 @@ class MigrationRecorder:
     # -- backfill progress ------------------------------------------------------------
 
     def progress(self, key: str) -> Any:
-        rows = self._run(f"SELECT {self._q('position')} FROM {self._q(PROGRESS_TABLE)} WHERE {self._q('key')} = %s", [key])
+        rows = self._run(
+            f"SELECT {self._q('position')} FROM {self._q(PROGRESS_TABLE)} WHERE {self._q('key')} = %s", [key]
+        )
         if not rows:
             return None
         text = str(rows[0][0])
@@ -177,7 +187,12 @@ class MigrationRecorder:
             return text
 
     def set_progress(self, key: str, position: Any, connection: BaseConnection | None = None) -> None:
-        self._run(f"DELETE FROM {self._q(PROGRESS_TABLE)} WHERE {self._q('key')} = %s", [key], fetch=FETCH_NONE, connection=connection)
+        self._run(
+            f"DELETE FROM {self._q(PROGRESS_TABLE)} WHERE {self._q('key')} = %s",
+            [key],
+            fetch=FETCH_NONE,
+            connection=connection,
+        )
         self._run(
             f"INSERT INTO {self._q(PROGRESS_TABLE)} ({self._q('key')}, {self._q('position')}) VALUES (%s, %s)",
             [key, str(position)],

@@ -20,7 +20,20 @@ from dorm.backends.base._through import StandInMeta, StandInModel
 __all__ = ["ModelState", "ProjectState", "field_from_deconstruct", "field_signature", "model_key", "relation_label"]
 
 #: Field keyword arguments that never change the database.
-NON_DB_KWARGS = frozenset({"verbose_name", "help_text", "validators", "editable", "blank", "choices", "verbose_name_plural", "related_name", "related_query_name", "on_delete"})
+NON_DB_KWARGS = frozenset(
+    {
+        "verbose_name",
+        "help_text",
+        "validators",
+        "editable",
+        "blank",
+        "choices",
+        "verbose_name_plural",
+        "related_name",
+        "related_query_name",
+        "on_delete",
+    }
+)
 #: Options a ModelState keeps.
 MODEL_OPTIONS = ("db_table", "unique_together", "indexes", "constraints")
 
@@ -98,7 +111,9 @@ def copy_field(field: Any, app_label: str, name: str | None = None) -> Any:
 class ModelState:
     """One model as migrations see it."""
 
-    def __init__(self, app_label: str, name: str, fields: Iterable[tuple[str, Any]], options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, app_label: str, name: str, fields: Iterable[tuple[str, Any]], options: dict[str, Any] | None = None
+    ) -> None:
         self.app_label = app_label
         self.name = name
         self.fields: dict[str, Any] = {}
@@ -161,7 +176,9 @@ class _BoundField:
     def __init__(self, field: Any, column: str, remote: Any) -> None:
         self._field = field
         self.column = column
-        self.attname = column if getattr(field, "many_to_one", False) or getattr(field, "one_to_one", False) else field.name
+        self.attname = (
+            column if getattr(field, "many_to_one", False) or getattr(field, "one_to_one", False) else field.name
+        )
         self.remote_field = remote
 
     def __getattr__(self, name: str) -> Any:
@@ -183,7 +200,9 @@ class _Remote:
 class ProjectState:
     """Every model of every app at one point of the migration history."""
 
-    def __init__(self, models: dict[tuple[str, str], ModelState] | None = None, renamed: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, models: dict[tuple[str, str], ModelState] | None = None, renamed: dict[str, str] | None = None
+    ) -> None:
         self.models: dict[tuple[str, str], ModelState] = dict(models or {})
         #: ``"app.oldname"`` (lower case) -> ``"app.NewName"``, recorded by RenameModel so a relation
         #: written against the old name (in a migration of another app) still finds its target.
@@ -262,13 +281,29 @@ class ProjectState:
             remote = None
             rf = getattr(field, "remote_field", None)
             if rf is not None:
-                target_label = relation_label(rf.model, ms.app_label) if not isinstance(rf.model, str) or rf.model != "self" else f"{ms.app_label}.{ms.name}"
+                target_label = (
+                    relation_label(rf.model, ms.app_label)
+                    if not isinstance(rf.model, str) or rf.model != "self"
+                    else f"{ms.app_label}.{ms.name}"
+                )
                 t_app, _, t_name = target_label.partition(".")
                 target_key = model_key(t_app, t_name)
-                target = model if target_key == key else (self._render(target_key, cache) if target_key in self.models else t_name)
+                target = (
+                    model
+                    if target_key == key
+                    else (self._render(target_key, cache) if target_key in self.models else t_name)
+                )
                 through = getattr(rf, "through", None)
-                remote = _Remote(target, getattr(field, "to_field", None), None if through is None else relation_label(through, ms.app_label))
-            column = field.db_column or (f"{field.name}_id" if getattr(field, "many_to_one", False) or getattr(field, "one_to_one", False) else field.name)
+                remote = _Remote(
+                    target,
+                    getattr(field, "to_field", None),
+                    None if through is None else relation_label(through, ms.app_label),
+                )
+            column = field.db_column or (
+                f"{field.name}_id"
+                if getattr(field, "many_to_one", False) or getattr(field, "one_to_one", False)
+                else field.name
+            )
             bound = _BoundField(field, column, remote)
             if getattr(field, "many_to_many", False):
                 meta.local_many_to_many.append(bound)

@@ -67,7 +67,9 @@ class _Serializer:
                 return "{}"
             items = [f"{self.serialize(k)}: {self.serialize(v, indent + 1)}" for k, v in value.items()]
             return "{\n" + "".join(f"{pad}    {i},\n" for i in items) + f"{pad}}}"
-        if isinstance(value, type) or isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        if isinstance(value, type) or isinstance(
+            value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+        ):
             return self._path(value)
         if hasattr(value, "deconstruct") and hasattr(value, "get_internal_type"):  # a field
             _name, path, field_args, field_kwargs = value.deconstruct()
@@ -85,7 +87,11 @@ class _Serializer:
             else:
                 _n, path, args, kwargs = result
             return self._call(self._import_path(path), list(args), dict(kwargs), indent)
-        for cls_name, attrs in (("Index", ("fields", "name", "condition")), ("UniqueConstraint", ("fields", "name", "condition")), ("CheckConstraint", ("check", "name"))):
+        for cls_name, attrs in (
+            ("Index", ("fields", "name", "condition")),
+            ("UniqueConstraint", ("fields", "name", "condition")),
+            ("CheckConstraint", ("check", "name")),
+        ):
             if type(value).__name__ == cls_name:
                 kwargs = {a: getattr(value, a) for a in attrs if getattr(value, a, None) is not None}
                 if "fields" in kwargs:
@@ -103,13 +109,21 @@ class _Serializer:
         if str(getattr(q, "connector", "AND")).upper() == "AND":
             sub = [c for c in children if not isinstance(c, tuple)]
             pairs: dict[str, Any] = dict(c for c in children if isinstance(c, tuple))
-            text = self._call("dorm.Q", [], pairs, indent) if not sub else " & ".join(
-                [self._call("dorm.Q", [], {k: v}, indent) for k, v in pairs.items()] + [self._q(c, indent) for c in sub]
+            text = (
+                self._call("dorm.Q", [], pairs, indent)
+                if not sub
+                else " & ".join(
+                    [self._call("dorm.Q", [], {k: v}, indent) for k, v in pairs.items()]
+                    + [self._q(c, indent) for c in sub]
+                )
             )
             if sub and len(children) > 1:
                 text = f"({text})"
         else:
-            parts = [self._call("dorm.Q", [], {c[0]: c[1]}, indent) if isinstance(c, tuple) else self._q(c, indent) for c in children]
+            parts = [
+                self._call("dorm.Q", [], {c[0]: c[1]}, indent) if isinstance(c, tuple) else self._q(c, indent)
+                for c in children
+            ]
             text = "(" + " | ".join(parts) + ")"
         return f"~{text}" if getattr(q, "negated", False) else text
 
@@ -117,7 +131,9 @@ class _Serializer:
         module = getattr(obj, "__module__", None)
         qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
         if module is None or qualname is None or "<" in qualname:
-            raise ValueError(f"Cannot serialize {obj!r}: lambdas and nested functions cannot be imported from a migration file; use a module-level function.")
+            raise ValueError(
+                f"Cannot serialize {obj!r}: lambdas and nested functions cannot be imported from a migration file; use a module-level function."
+            )
         import dorm
 
         name = qualname.rpartition(".")[2]
@@ -136,7 +152,9 @@ class _Serializer:
 
     def _call(self, func: str, args: list[Any], kwargs: dict[str, Any], indent: int) -> str:
         pad = "    " * indent
-        parts = [self.serialize(a, indent + 1) for a in args] + [f"{k}={self.serialize(v, indent + 1)}" for k, v in kwargs.items()]
+        parts = [self.serialize(a, indent + 1) for a in args] + [
+            f"{k}={self.serialize(v, indent + 1)}" for k, v in kwargs.items()
+        ]
         one_line = f"{func}({', '.join(parts)})"
         if len(one_line) + len(pad) <= 100 and "\n" not in one_line:
             return one_line
@@ -166,7 +184,15 @@ def serialize(value: Any) -> tuple[str, set[str]]:
 class MigrationWriter:
     """Renders one migration as the text of ``NNNN_name.py``."""
 
-    def __init__(self, app_label: str, name: str, operations: list[Operation], dependencies: list[tuple[str, str]], *, initial: bool = False) -> None:
+    def __init__(
+        self,
+        app_label: str,
+        name: str,
+        operations: list[Operation],
+        dependencies: list[tuple[str, str]],
+        *,
+        initial: bool = False,
+    ) -> None:
         self.app_label = app_label
         self.name = name
         self.operations = operations
@@ -187,7 +213,11 @@ class MigrationWriter:
         description = "; ".join(op.describe() for op in self.operations) or "Empty migration"
         if len(description) > 200:
             description = description[:197] + "..."
-        header = HEADER.format(description=description, version=__version__, date=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+        header = HEADER.format(
+            description=description,
+            version=__version__,
+            date=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        )
         body = "\n".join(imports) + "\n\n\nclass Migration(migrations.Migration):\n"
         if self.initial:
             body += "    initial = True\n\n"

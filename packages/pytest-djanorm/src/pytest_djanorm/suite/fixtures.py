@@ -44,7 +44,9 @@ def require(requirements: Requirements, *names: str) -> None:
     """Skip the calling test unless every named requirement holds."""
     for name in names:
         if not getattr(requirements, name):
-            pytest.skip(f"requirement {name!r} not met by the backend under test ({type(requirements).__name__}.{name} is False)")
+            pytest.skip(
+                f"requirement {name!r} not met by the backend under test ({type(requirements).__name__}.{name} is False)"
+            )
 
 
 def _drop(alias: str, tables: list[str]) -> None:

@@ -15,7 +15,15 @@ from pytest_djanorm.suite.fixtures import require
 from pytest_djanorm.suite.models import AllTypes, Author, Book, Tag
 from pytest_djanorm.suite.requirements import Requirements
 
-__all__ = ["SAMPLE_VALUES", "TestSuiteAggregation", "TestSuiteBulk", "TestSuiteCRUD", "TestSuiteIteration", "TestSuiteLookups", "TestSuiteRelations"]
+__all__ = [
+    "SAMPLE_VALUES",
+    "TestSuiteAggregation",
+    "TestSuiteBulk",
+    "TestSuiteCRUD",
+    "TestSuiteIteration",
+    "TestSuiteLookups",
+    "TestSuiteRelations",
+]
 
 #: field -> (value written, value after update)
 SAMPLE_VALUES: dict[str, tuple[Any, Any]] = {
@@ -241,7 +249,11 @@ class TestSuiteAggregation:
 
     def test_aggregate(self, books: None) -> None:
         result = Book.objects.aggregate(
-            n=dorm.Count("id"), total=dorm.Sum("pages"), low=dorm.Min("pages"), high=dorm.Max("pages"), mean=dorm.Avg("pages")
+            n=dorm.Count("id"),
+            total=dorm.Sum("pages"),
+            low=dorm.Min("pages"),
+            high=dorm.Max("pages"),
+            mean=dorm.Avg("pages"),
         )
         assert result == {"n": 3, "total": 90, "low": 10, "high": 60, "mean": 30}
 

@@ -38,7 +38,9 @@ def _table(alias: str) -> str:
 
 
 class TestSuiteRawSQL:
-    def test_runs_on_the_configured_backend(self, suite_db: str, djanorm_settings: dict[str, Any], suite_databases: Any) -> None:
+    def test_runs_on_the_configured_backend(
+        self, suite_db: str, djanorm_settings: dict[str, Any], suite_databases: Any
+    ) -> None:
         from dorm.conf import normalize_database, settings
 
         wanted = normalize_database(suite_db, djanorm_settings["DATABASES"][suite_db])
@@ -126,14 +128,14 @@ class TestSuiteConstraintsAndTimeouts:
         q = dorm.connections[suite_db].ops.quote_name
         with pytest.raises(dorm.IntegrityError):
             dorm.get_connection(suite_db).execute(
-                f"INSERT INTO {q('djanorm_suite_book')} (title, pages, author_id) VALUES (%s, %s, %s)", ["orphan", 1, 987654]
+                f"INSERT INTO {q('djanorm_suite_book')} (title, pages, author_id) VALUES (%s, %s, %s)",
+                ["orphan", 1, 987654],
             )
 
     def test_statement_timeout_cancels(self, suite_db: str, requirements: Requirements) -> None:
         require(requirements, "statement_timeout")
         slow = (
-            "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 500000000) "
-            "SELECT COUNT(*) FROM t"
+            "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 500000000) SELECT COUNT(*) FROM t"
         )
         hook = _Timeout(100)
         dorm.plugins.kernel.register(hook)

@@ -106,7 +106,9 @@ class BaseDatabaseWrapper(ABC):
 
     # -- schema -----------------------------------------------------------------
 
-    def schema_editor(self, connection: BaseConnection | None = None, *, collect_sql: bool = False) -> BaseDatabaseSchemaEditor:
+    def schema_editor(
+        self, connection: BaseConnection | None = None, *, collect_sql: bool = False
+    ) -> BaseDatabaseSchemaEditor:
         """A schema editor running DDL on ``connection`` (or only collecting it)."""
         return self.schema_editor_class(self, connection, collect_sql=collect_sql)
 

@@ -69,7 +69,9 @@ def column_of(field: Any) -> str:
 
 def index_name(table: str, columns: Sequence[str], suffix: str) -> str:
     """A deterministic, length-bounded index/constraint name: ``<table>_<cols>_<hash>_<suffix>``."""
-    digest = hashlib.md5((table + "|" + ",".join(columns) + "|" + suffix).encode(), usedforsecurity=False).hexdigest()[:8]
+    digest = hashlib.md5((table + "|" + ",".join(columns) + "|" + suffix).encode(), usedforsecurity=False).hexdigest()[
+        :8
+    ]
     head = f"{table}_{'_'.join(columns)}"[:40]
     return f"{head}_{digest}_{suffix}"
 
@@ -183,10 +185,14 @@ class BaseDatabaseSchemaEditor:
     sql_alter_column_default = "ALTER COLUMN %(column)s SET DEFAULT %(default)s"
     sql_alter_column_no_default = "ALTER COLUMN %(column)s DROP DEFAULT"
     sql_create_index = "CREATE%(unique)s INDEX %(name)s ON %(table)s (%(columns)s)%(condition)s"
-    sql_create_index_concurrently = "CREATE%(unique)s INDEX CONCURRENTLY %(name)s ON %(table)s (%(columns)s)%(condition)s"
+    sql_create_index_concurrently = (
+        "CREATE%(unique)s INDEX CONCURRENTLY %(name)s ON %(table)s (%(columns)s)%(condition)s"
+    )
     sql_delete_index = "DROP INDEX %(name)s"
     sql_delete_index_concurrently = "DROP INDEX CONCURRENTLY %(name)s"
-    sql_create_check_not_valid = "ALTER TABLE %(table)s ADD CONSTRAINT %(name)s CHECK (%(column)s IS NOT NULL) NOT VALID"
+    sql_create_check_not_valid = (
+        "ALTER TABLE %(table)s ADD CONSTRAINT %(name)s CHECK (%(column)s IS NOT NULL) NOT VALID"
+    )
     sql_validate_constraint = "ALTER TABLE %(table)s VALIDATE CONSTRAINT %(name)s"
     #: ``lock_migrations`` / ``unlock_migrations`` statements (``%(key)s``: a per-project integer), when
     #: ``features.supports_migration_lock``; e.g. ``SELECT pg_advisory_lock(%(key)s)``.
@@ -197,10 +203,16 @@ class BaseDatabaseSchemaEditor:
     sql_create_constraint = "ALTER TABLE %(table)s ADD CONSTRAINT %(name)s %(constraint)s"
     sql_delete_constraint = "ALTER TABLE %(table)s DROP CONSTRAINT %(name)s"
     sql_inline_fk = "REFERENCES %(to_table)s (%(to_column)s)"
-    sql_create_fk = "ALTER TABLE %(table)s ADD CONSTRAINT %(name)s FOREIGN KEY (%(column)s) REFERENCES %(to_table)s (%(to_column)s)"
-    sql_backfill = "UPDATE %(table)s SET %(column)s = %(value)s WHERE %(pk)s >= %%s AND %(pk)s < %%s AND %(column)s IS NULL"
+    sql_create_fk = (
+        "ALTER TABLE %(table)s ADD CONSTRAINT %(name)s FOREIGN KEY (%(column)s) REFERENCES %(to_table)s (%(to_column)s)"
+    )
+    sql_backfill = (
+        "UPDATE %(table)s SET %(column)s = %(value)s WHERE %(pk)s >= %%s AND %(pk)s < %%s AND %(column)s IS NULL"
+    )
 
-    def __init__(self, wrapper: BaseDatabaseWrapper, connection: BaseConnection | None, *, collect_sql: bool = False) -> None:
+    def __init__(
+        self, wrapper: BaseDatabaseWrapper, connection: BaseConnection | None, *, collect_sql: bool = False
+    ) -> None:
         self.wrapper = wrapper
         self.connection = connection
         self.collect_sql = collect_sql
@@ -362,7 +374,9 @@ class BaseDatabaseSchemaEditor:
 
     # -- column definitions --------------------------------------------------------------
 
-    def column_sql(self, model: Any, field: Any, *, include_default: bool = False, inline_fk: bool = True) -> str | None:
+    def column_sql(
+        self, model: Any, field: Any, *, include_default: bool = False, inline_fk: bool = True
+    ) -> str | None:
         """``"col" type [NOT NULL] [PRIMARY KEY] [UNIQUE] [DEFAULT ..] [CHECK ..] [REFERENCES ..]``.
 
         ``include_default`` adds the Python default as a DEFAULT literal (used when
@@ -400,7 +414,10 @@ class BaseDatabaseSchemaEditor:
                 target, target_field = related
                 parts.append(
                     self.sql_inline_fk
-                    % {"to_table": self.quote_name(target._meta.db_table), "to_column": self.quote_name(column_of(target_field))}
+                    % {
+                        "to_table": self.quote_name(target._meta.db_table),
+                        "to_column": self.quote_name(column_of(target_field)),
+                    }
                 )
         return " ".join(parts)
 
@@ -583,7 +600,10 @@ class BaseDatabaseSchemaEditor:
         """Rename a table."""
         if old_db_table == new_db_table:
             return
-        self.execute(self.sql_rename_table % {"old_table": self.quote_name(old_db_table), "new_table": self.quote_name(new_db_table)})
+        self.execute(
+            self.sql_rename_table
+            % {"old_table": self.quote_name(old_db_table), "new_table": self.quote_name(new_db_table)}
+        )
 
     # -- many-to-many --------------------------------------------------------------------------
 
@@ -630,7 +650,10 @@ class BaseDatabaseSchemaEditor:
                 self.delete_model(through)
             return
         view = TableView.of(model)
-        self.execute(self.sql_delete_column % {"table": self.quote_name(view.db_table), "column": self.quote_name(column_of(field))})
+        self.execute(
+            self.sql_delete_column
+            % {"table": self.quote_name(view.db_table), "column": self.quote_name(column_of(field))}
+        )
 
     def rename_field(self, model: Any, old_field: Any, new_field: Any) -> None:
         """Rename a column (a no-op when the column name does not change)."""
@@ -640,7 +663,11 @@ class BaseDatabaseSchemaEditor:
         view = TableView.of(model)
         self.execute(
             self.sql_rename_column
-            % {"table": self.quote_name(view.db_table), "old_column": self.quote_name(old_col), "new_column": self.quote_name(new_col)}
+            % {
+                "table": self.quote_name(view.db_table),
+                "old_column": self.quote_name(old_col),
+                "new_column": self.quote_name(new_col),
+            }
         )
 
     def alter_field(self, model: Any, old_field: Any, new_field: Any) -> None:
@@ -662,7 +689,9 @@ class BaseDatabaseSchemaEditor:
                 default = self.effective_default(new_field)
                 if default is not None:
                     self.execute(
-                        f"UPDATE {table} SET {column} = %s WHERE {column} IS NULL".replace("%s", self.wrapper.ops.param_placeholder),
+                        f"UPDATE {table} SET {column} = %s WHERE {column} IS NULL".replace(
+                            "%s", self.wrapper.ops.param_placeholder
+                        ),
                         [default],
                     )
                 changes.append(self.sql_alter_column_not_null % {"column": column})
@@ -677,7 +706,10 @@ class BaseDatabaseSchemaEditor:
         if old_field.unique != new_field.unique and not new_field.primary_key:
             name = index_name(view.db_table, [column_of(new_field)], "uniq")
             if new_field.unique:
-                self.execute(self.sql_create_constraint % {"table": table, "name": self.quote_name(name), "constraint": f"UNIQUE ({column})"})
+                self.execute(
+                    self.sql_create_constraint
+                    % {"table": table, "name": self.quote_name(name), "constraint": f"UNIQUE ({column})"}
+                )
             else:
                 self._drop_unique_column(view, old_field)
         old_indexed = bool(self.field_indexes_sql(view, old_field))
@@ -697,7 +729,9 @@ class BaseDatabaseSchemaEditor:
             if info.get("unique") and not info.get("primary_key") and info.get("columns") == [column_of(field)]
         ]
         for name in names:
-            self.execute(self.sql_delete_constraint % {"table": self.quote_name(view.db_table), "name": self.quote_name(name)})
+            self.execute(
+                self.sql_delete_constraint % {"table": self.quote_name(view.db_table), "name": self.quote_name(name)}
+            )
 
     # -- indexes and constraints ----------------------------------------------------------------
 
@@ -714,14 +748,20 @@ class BaseDatabaseSchemaEditor:
         if body is None:
             self.execute(self.index_sql(view, constraint, unique=True))
             return
-        self.execute(self.sql_create_constraint % {"table": self.quote_name(view.db_table), "name": self.quote_name(constraint.name), "constraint": body})
+        self.execute(
+            self.sql_create_constraint
+            % {"table": self.quote_name(view.db_table), "name": self.quote_name(constraint.name), "constraint": body}
+        )
 
     def remove_constraint(self, model: Any, constraint: Any) -> None:
         view = TableView.of(model)
         if self.constraint_body(view, constraint) is None:
             self.execute(self.sql_delete_index % {"name": self.quote_name(constraint.name)})
             return
-        self.execute(self.sql_delete_constraint % {"table": self.quote_name(view.db_table), "name": self.quote_name(constraint.name)})
+        self.execute(
+            self.sql_delete_constraint
+            % {"table": self.quote_name(view.db_table), "name": self.quote_name(constraint.name)}
+        )
 
     def alter_unique_together(self, model: Any, old: Iterable[Sequence[str]], new: Iterable[Sequence[str]]) -> None:
         view = TableView.of(model)
@@ -729,11 +769,19 @@ class BaseDatabaseSchemaEditor:
         new_set = {tuple(x) for x in new}
         table = self.quote_name(view.db_table)
         for names in sorted(old_set - new_set):
-            self.execute(self.sql_delete_constraint % {"table": table, "name": self.quote_name(self.unique_together_name(view, names))})
+            self.execute(
+                self.sql_delete_constraint
+                % {"table": table, "name": self.quote_name(self.unique_together_name(view, names))}
+            )
         for names in sorted(new_set - old_set):
             cols = ", ".join(self.quote_name(c) for c in self._columns(view, names))
             self.execute(
-                self.sql_create_constraint % {"table": table, "name": self.quote_name(self.unique_together_name(view, names)), "constraint": f"UNIQUE ({cols})"}
+                self.sql_create_constraint
+                % {
+                    "table": table,
+                    "name": self.quote_name(self.unique_together_name(view, names)),
+                    "constraint": f"UNIQUE ({cols})",
+                }
             )
 
     # -- online operations (backends override; defaults are the blocking versions) -------------
@@ -743,7 +791,9 @@ class BaseDatabaseSchemaEditor:
         nullable = _as_nullable(field)
         self.add_field(model, nullable)
 
-    def backfill_range(self, model: Any, field: Any, value_sql: str, value_params: Sequence[Any], lo: Any, hi: Any) -> int:
+    def backfill_range(
+        self, model: Any, field: Any, value_sql: str, value_params: Sequence[Any], lo: Any, hi: Any
+    ) -> int:
         """``UPDATE`` rows with ``lo <= pk < hi`` whose column is NULL; returns the rows changed."""
         from dorm.backends.base.statement import FETCH_NONE, Statement
         from dorm.db.executor import run, run_on
@@ -784,7 +834,9 @@ class BaseDatabaseSchemaEditor:
         name = self.quote_name(index_name(view.db_table, [column_of(field)], "notnull"))
         self.execute(self.sql_create_check_not_valid % {"table": table, "name": name, "column": column})
         self.execute(self.sql_validate_constraint % {"table": table, "name": name})
-        self.execute(self.sql_alter_column % {"table": table, "changes": self.sql_alter_column_not_null % {"column": column}})
+        self.execute(
+            self.sql_alter_column % {"table": table, "changes": self.sql_alter_column_not_null % {"column": column}}
+        )
         self.execute(self.sql_delete_constraint % {"table": table, "name": name})
 
     def add_index_concurrently(self, model: Any, index: Any) -> None:

@@ -70,7 +70,9 @@ def _table_diff(editor: Any, introspection: Any, view: Any, norm: Any, column_of
             continue
         want_type = norm(editor.column_type(field))
         if info.type != want_type:
-            diffs.append(f"~ {table}.{column}: type is {info.type!r} in the database, {want_type!r} in the migration state")
+            diffs.append(
+                f"~ {table}.{column}: type is {info.type!r} in the database, {want_type!r} in the migration state"
+            )
         want_null = bool(field.null) and not field.primary_key
         if info.null != want_null:
             diffs.append(
@@ -78,7 +80,9 @@ def _table_diff(editor: Any, introspection: Any, view: Any, norm: Any, column_of
                 f"{'NULL allowed' if want_null else 'NOT NULL'} in the migration state"
             )
         if info.primary_key != bool(field.primary_key):
-            diffs.append(f"~ {table}.{column}: primary key differs (database: {info.primary_key}, state: {bool(field.primary_key)})")
+            diffs.append(
+                f"~ {table}.{column}: primary key differs (database: {info.primary_key}, state: {bool(field.primary_key)})"
+            )
     for column in live:
         if column not in expected:
             diffs.append(f"+ {table}.{column}: column in the database but not in the migration state")
@@ -99,10 +103,14 @@ def _table_diff(editor: Any, introspection: Any, view: Any, norm: Any, column_of
         if name not in live_indexes:
             diffs.append(f"- {table}: index {name} on ({', '.join(cols)}) missing from the database")
         elif live_indexes[name] != cols:
-            diffs.append(f"~ {table}: index {name} covers ({', '.join(live_indexes[name])}) in the database, ({', '.join(cols)}) in the state")
+            diffs.append(
+                f"~ {table}: index {name} covers ({', '.join(live_indexes[name])}) in the database, ({', '.join(cols)}) in the state"
+            )
     for name, cols in live_indexes.items():
         if name not in want_indexes:
-            diffs.append(f"+ {table}: index {name} on ({', '.join(cols)}) in the database but not in the migration state")
+            diffs.append(
+                f"+ {table}: index {name} on ({', '.join(cols)}) in the database but not in the migration state"
+            )
     # Unique constraints (by column set: databases name them differently).
     want_unique = {(column_of(f),) for f in view.fields if f.unique and not f.primary_key}
     want_unique |= {tuple(view.column_for(n) for n in ut) for ut in view.unique_together}
@@ -111,7 +119,11 @@ def _table_diff(editor: Any, introspection: Any, view: Any, norm: Any, column_of
         for c in view.constraints
         if editor.constraint_kind(c) == "unique" and editor.constraint_body(view, c) is not None
     }
-    live_unique = {tuple(info["columns"]) for info in constraints.values() if info.get("unique") and not info.get("primary_key") and not info.get("index")}
+    live_unique = {
+        tuple(info["columns"])
+        for info in constraints.values()
+        if info.get("unique") and not info.get("primary_key") and not info.get("index")
+    }
     for missing in sorted(want_unique - live_unique):
         cols = list(missing)
         diffs.append(f"- {table}: UNIQUE ({', '.join(cols)}) missing from the database")
@@ -137,10 +149,15 @@ def _table_diff(editor: Any, introspection: Any, view: Any, norm: Any, column_of
     for column, ref in want_fks.items():
         if live_fks.get(column) != ref:
             got = live_fks.get(column)
-            diffs.append(f"- {table}.{column}: FOREIGN KEY to {ref[0]}.{ref[1]} " + (f"points at {got[0]}.{got[1]} in the database" if got else "missing from the database"))
+            diffs.append(
+                f"- {table}.{column}: FOREIGN KEY to {ref[0]}.{ref[1]} "
+                + (f"points at {got[0]}.{got[1]} in the database" if got else "missing from the database")
+            )
     for column, ref in live_fks.items():
         if column not in want_fks:
-            diffs.append(f"+ {table}.{column}: FOREIGN KEY to {ref[0]}.{ref[1]} in the database but not in the migration state")
+            diffs.append(
+                f"+ {table}.{column}: FOREIGN KEY to {ref[0]}.{ref[1]} in the database but not in the migration state"
+            )
     return diffs
 
 
@@ -159,7 +176,9 @@ class DbCheckCommand(Command):
             for note in notes:
                 self.write(f"Note: {note}")
             return 0
-        self.write(f"Schema drift on '{args.database}' ({len(diffs)} difference(s)); '-' expected but missing, '+' unexpected, '~' different:")
+        self.write(
+            f"Schema drift on '{args.database}' ({len(diffs)} difference(s)); '-' expected but missing, '+' unexpected, '~' different:"
+        )
         for line in diffs:
             self.write(f"  {line}")
         for note in notes:

@@ -37,7 +37,9 @@ class DbShellCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--database", default="default", help="alias to connect to (default: default)")
-        parser.add_argument("--print", dest="print_only", action="store_true", help="print the client command instead of running it")
+        parser.add_argument(
+            "--print", dest="print_only", action="store_true", help="print the client command instead of running it"
+        )
 
     def handle(self, args: argparse.Namespace) -> int:
         from dorm.db.connections import connections
@@ -48,5 +50,7 @@ class DbShellCommand(Command):
             self.write(" ".join(argv))
             return 0
         if shutil.which(argv[0]) is None:
-            raise CommandError(f"The {argv[0]!r} client is not installed or not on PATH; install it to use dbshell with the {wrapper.vendor} backend.")
+            raise CommandError(
+                f"The {argv[0]!r} client is not installed or not on PATH; install it to use dbshell with the {wrapper.vendor} backend."
+            )
         return subprocess.call(argv, env={**os.environ, **env})

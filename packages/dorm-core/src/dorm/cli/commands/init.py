@@ -37,7 +37,9 @@ class InitCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("app", nargs="?", default="app", help="name of the app package to create (default: app)")
-        parser.add_argument("--db", default="db.sqlite3", help="SQLite file for the default alias (default: db.sqlite3)")
+        parser.add_argument(
+            "--db", default="db.sqlite3", help="SQLite file for the default alias (default: db.sqlite3)"
+        )
         parser.add_argument("--directory", default=".", help="where to create the project (default: current directory)")
 
     def handle(self, args: argparse.Namespace) -> int:
@@ -49,7 +51,9 @@ class InitCommand(Command):
         settings = root / "settings.py"
         package = root / app
         if settings.exists():
-            raise CommandError(f"{settings} already exists; dorm init never overwrites files. Remove it or run in an empty folder.")
+            raise CommandError(
+                f"{settings} already exists; dorm init never overwrites files. Remove it or run in an empty folder."
+            )
         if package.exists():
             raise CommandError(f"{package} already exists; choose another app name (dorm init <name>).")
         settings.write_text(SETTINGS.format(db=args.db, app=app))

@@ -17,7 +17,9 @@ class MakeMigrationsCommand(Command):
         parser.add_argument("app", nargs="*", help="only these app labels")
         parser.add_argument("--name", "-n", help="suffix of the file name (NNNN_<name>.py)")
         parser.add_argument("--empty", action="store_true", help="write an empty migration (for RunSQL / RunPython)")
-        parser.add_argument("--check", action="store_true", help="exit 1 if there are model changes without a migration; write nothing")
+        parser.add_argument(
+            "--check", action="store_true", help="exit 1 if there are model changes without a migration; write nothing"
+        )
         parser.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
 
     def handle(self, args: argparse.Namespace) -> int:
@@ -29,10 +31,14 @@ class MakeMigrationsCommand(Command):
 
         labels = load_apps()
         if args.name and not re.fullmatch(r"\w+", args.name):
-            raise CommandError(f"--name {args.name!r} must be a valid Python identifier suffix (letters, digits, underscores).")
+            raise CommandError(
+                f"--name {args.name!r} must be a valid Python identifier suffix (letters, digits, underscores)."
+            )
         for app in args.app:
             if app not in labels:
-                raise CommandError(f"No installed app with label {app!r}. Installed app labels: {', '.join(labels) or 'none'} (INSTALLED_APPS).")
+                raise CommandError(
+                    f"No installed app with label {app!r}. Installed app labels: {', '.join(labels) or 'none'} (INSTALLED_APPS)."
+                )
         loader = MigrationLoader()
         wanted = list(args.app) or labels
         models = [m for m in registry.get_models(include_auto_created=False) if m._meta.app_label in labels]

@@ -15,8 +15,12 @@ class MigrateCommand(Command):
         parser.add_argument("app", nargs="?", help="app label (default: every app)")
         parser.add_argument("target", nargs="?", help="migration name or number prefix to migrate to, or 'zero'")
         parser.add_argument("--database", default="default", help="alias to migrate (default: default)")
-        parser.add_argument("--fake", action="store_true", help="record the migrations as applied/unapplied without running them")
-        parser.add_argument("--plan", action="store_true", help="show the steps (and with -v 2 their SQL) without running them")
+        parser.add_argument(
+            "--fake", action="store_true", help="record the migrations as applied/unapplied without running them"
+        )
+        parser.add_argument(
+            "--plan", action="store_true", help="show the steps (and with -v 2 their SQL) without running them"
+        )
 
     def handle(self, args: argparse.Namespace) -> int:
         from dorm.migrations.executor import MigrationExecutor
@@ -30,7 +34,9 @@ class MigrateCommand(Command):
             if not plan:
                 self.write("  No planned migration operations.")
             for step in plan:
-                self.write(f"{step.migration.app_label}.{step.migration.name}{' (backwards)' if step.backwards else ''}")
+                self.write(
+                    f"{step.migration.app_label}.{step.migration.name}{' (backwards)' if step.backwards else ''}"
+                )
                 for op in step.migration.operations if not step.backwards else reversed(step.migration.operations):
                     self.write(f"    {'Undo ' if step.backwards else ''}{op.describe()}")
             if self.verbosity(args) >= 2 and plan:

@@ -15,7 +15,9 @@ class ShellCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("-c", "--command", help="run this code instead of an interactive shell")
-        parser.add_argument("--plain", action="store_true", help="use the plain Python shell even if IPython is installed")
+        parser.add_argument(
+            "--plain", action="store_true", help="use the plain Python shell even if IPython is installed"
+        )
 
     def handle(self, args: argparse.Namespace) -> int:
         import dorm

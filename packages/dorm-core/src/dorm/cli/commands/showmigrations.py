@@ -22,7 +22,9 @@ class ShowMigrationsCommand(Command):
         labels = load_apps()
         for app in args.app:
             if app not in labels:
-                raise CommandError(f"No installed app with label {app!r}. Installed app labels: {', '.join(labels) or 'none'}.")
+                raise CommandError(
+                    f"No installed app with label {app!r}. Installed app labels: {', '.join(labels) or 'none'}."
+                )
         loader = MigrationLoader()
         applied = set(MigrationRecorder(args.database).applied_migrations())
         for label in args.app or labels:

@@ -39,10 +39,14 @@ class Operation:
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         raise NotImplementedError
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         raise NotImplementedError
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         raise NotImplementedError(f"{self.describe()} cannot be reversed")
 
     def describe(self) -> str:

@@ -43,11 +43,15 @@ class AddField(_FieldOperation):
         state.repoint(field, app_label)
         state.get(app_label, self.model_name).fields[self.name] = field
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         _, field = _bound(to_state, app_label, self.model_name, self.name)
         editor.add_field(from_state.render(app_label, self.model_name), field)
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         model, field = _bound(from_state, app_label, self.model_name, self.name)
         editor.remove_field(model, field)
 
@@ -66,11 +70,15 @@ class RemoveField(_FieldOperation):
         del ms.fields[self.name]
         ms.options["unique_together"] = [ut for ut in ms.options["unique_together"] if self.name not in ut]
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         model, field = _bound(from_state, app_label, self.model_name, self.name)
         editor.remove_field(model, field)
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         _, field = _bound(to_state, app_label, self.model_name, self.name)
         editor.add_field(from_state.render(app_label, self.model_name), field)
 
@@ -91,15 +99,21 @@ class AlterField(_FieldOperation):
         ms.get_field(self.name)
         ms.fields[self.name] = field
 
-    def _alter(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def _alter(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         model, old = _bound(from_state, app_label, self.model_name, self.name)
         _, new = _bound(to_state, app_label, self.model_name, self.name)
         editor.alter_field(model, old, new)
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         self._alter(app_label, editor, from_state, to_state)
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         self._alter(app_label, editor, from_state, to_state)
 
     def describe(self) -> str:
@@ -121,17 +135,31 @@ class RenameField(Operation):
                 field.name = self.new_name
                 name = self.new_name
             ms.fields[name] = field
-        ms.options["unique_together"] = [tuple(self.new_name if n == self.old_name else n for n in ut) for ut in ms.options["unique_together"]]
+        ms.options["unique_together"] = [
+            tuple(self.new_name if n == self.old_name else n for n in ut) for ut in ms.options["unique_together"]
+        ]
 
-    def _rename(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState, old: str, new: str) -> None:
+    def _rename(
+        self,
+        app_label: str,
+        editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+        old: str,
+        new: str,
+    ) -> None:
         model, old_field = _bound(from_state, app_label, self.model_name, old)
         _, new_field = _bound(to_state, app_label, self.model_name, new)
         editor.alter_field(model, old_field, new_field)
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         self._rename(app_label, editor, from_state, to_state, self.old_name, self.new_name)
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         self._rename(app_label, editor, from_state, to_state, self.new_name, self.old_name)
 
     def describe(self) -> str:

@@ -40,10 +40,14 @@ class CreateModel(Operation):
             state.repoint(f, app_label)
         state.add_model(ModelState(app_label, self.name, fields, self.options))
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         editor.create_model(to_state.render(app_label, self.name))
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         editor.delete_model(from_state.render(app_label, self.name))
 
     def describe(self) -> str:
@@ -59,10 +63,14 @@ class DeleteModel(Operation):
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         state.remove_model(app_label, self.name)
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         editor.delete_model(from_state.render(app_label, self.name))
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         editor.create_model(to_state.render(app_label, self.name))
 
     def describe(self) -> str:
@@ -95,11 +103,15 @@ class RenameModel(Operation):
     def _tables(self, app_label: str, from_state: ProjectState, to_state: ProjectState) -> tuple[str, str]:
         return from_state.get(app_label, self.old_name).db_table, to_state.get(app_label, self.new_name).db_table
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         old_table, new_table = self._tables(app_label, from_state, to_state)
         editor.alter_db_table(to_state.render(app_label, self.new_name), old_table, new_table)
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         new_table = from_state.get(app_label, self.new_name).db_table
         old_table = to_state.get(app_label, self.old_name).db_table
         editor.alter_db_table(to_state.render(app_label, self.old_name), new_table, old_table)
@@ -124,10 +136,14 @@ class AddIndex(_ModelOption):
         ms = self._model(app_label, state)
         ms.options["indexes"] = [*ms.options["indexes"], self.index]
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         editor.add_index(to_state.render(app_label, self.model_name), self.index)
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         editor.remove_index(from_state.render(app_label, self.model_name), self.index)
 
     def describe(self) -> str:
@@ -149,10 +165,14 @@ class RemoveIndex(_ModelOption):
         ms = self._model(app_label, state)
         ms.options["indexes"] = [i for i in ms.options["indexes"] if getattr(i, "name", None) != self.name]
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         editor.remove_index(from_state.render(app_label, self.model_name), self._find(app_label, from_state))
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         editor.add_index(to_state.render(app_label, self.model_name), self._find(app_label, to_state))
 
     def describe(self) -> str:
@@ -168,10 +188,14 @@ class AddConstraint(_ModelOption):
         ms = self._model(app_label, state)
         ms.options["constraints"] = [*ms.options["constraints"], self.constraint]
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         editor.add_constraint(from_state.render(app_label, self.model_name), self.constraint)
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         editor.remove_constraint(from_state.render(app_label, self.model_name), self.constraint)
 
     def describe(self) -> str:
@@ -193,10 +217,14 @@ class RemoveConstraint(_ModelOption):
         ms = self._model(app_label, state)
         ms.options["constraints"] = [c for c in ms.options["constraints"] if getattr(c, "name", None) != self.name]
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         editor.remove_constraint(from_state.render(app_label, self.model_name), self._find(app_label, from_state))
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         editor.add_constraint(from_state.render(app_label, self.model_name), self._find(app_label, to_state))
 
     def describe(self) -> str:
@@ -211,17 +239,22 @@ class AlterUniqueTogether(_ModelOption):
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         self._model(app_label, state).options["unique_together"] = list(self.unique_together)
 
-    def _alter(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def _alter(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         old = from_state.get(app_label, self.model_name).options["unique_together"]
         new = to_state.get(app_label, self.model_name).options["unique_together"]
         editor.alter_unique_together(from_state.render(app_label, self.model_name), old, new)
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         self._alter(app_label, editor, from_state, to_state)
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         self._alter(app_label, editor, from_state, to_state)
 
     def describe(self) -> str:
         return f"Alter unique_together of {self.model_name} ({len(self.unique_together)} set(s))"
-

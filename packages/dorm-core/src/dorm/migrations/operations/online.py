@@ -47,7 +47,9 @@ class AddFieldOnline(AddField):
         field._dorm_pending_not_null = not field.null
         field.null = True
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         _, field = _bound(to_state, app_label, self.model_name, self.name)
         editor.add_field_online(from_state.render(app_label, self.model_name), field)
 
@@ -68,7 +70,9 @@ class BackfillBatch(Operation):
 
     atomic = False
 
-    def __init__(self, model_name: str, name: str, *, value: Any = None, sql: str | None = None, batch_size: int = 1000) -> None:
+    def __init__(
+        self, model_name: str, name: str, *, value: Any = None, sql: str | None = None, batch_size: int = 1000
+    ) -> None:
         if batch_size < 1:
             raise ValueError("BackfillBatch batch_size must be >= 1")
         self.model_name = model_name
@@ -84,7 +88,9 @@ class BackfillBatch(Operation):
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         return None
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         from dorm.migrations.recorder import MigrationRecorder
 
         model, field = _bound(to_state, app_label, self.model_name, self.name)
@@ -140,7 +146,9 @@ class BackfillBatch(Operation):
         prep = getattr(field, "get_db_prep_value", None)
         return prep(self.value, editor.wrapper) if prep is not None and self.value is not None else self.value
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         return None
 
     def describe(self) -> str:
@@ -159,11 +167,15 @@ class SetNotNullOnline(Operation):
         field.null = False
         field._dorm_pending_not_null = False
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         _, field = _bound(to_state, app_label, self.model_name, self.name)
         editor.set_not_null_online(from_state.render(app_label, self.model_name), field)
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         model, old = _bound(from_state, app_label, self.model_name, self.name)
         _, new = _bound(to_state, app_label, self.model_name, self.name)
         editor.alter_field(model, old, new)
@@ -177,10 +189,14 @@ class AddIndexConcurrently(AddIndex):
 
     atomic = False
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         editor.add_index_concurrently(to_state.render(app_label, self.model_name), self.index)
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         editor.remove_index_concurrently(from_state.render(app_label, self.model_name), self.index)
 
     def describe(self) -> str:

@@ -45,7 +45,14 @@ class RunSQL(Operation):
 
     noop = ""
 
-    def __init__(self, sql: SQL, reverse_sql: SQL | None = None, *, state_operations: Sequence[Operation] = (), elidable: bool = False) -> None:
+    def __init__(
+        self,
+        sql: SQL,
+        reverse_sql: SQL | None = None,
+        *,
+        state_operations: Sequence[Operation] = (),
+        elidable: bool = False,
+    ) -> None:
         self.sql = sql
         self.reverse_sql = reverse_sql
         self.state_operations = list(state_operations)
@@ -78,10 +85,14 @@ class RunSQL(Operation):
                 statement, params = item
                 editor.execute(editor.wrapper.ops.convert_raw_placeholders(statement, params), list(params))
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         self._run(editor, self.sql)
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         if self.reverse_sql is None:
             raise NotImplementedError("RunSQL without reverse_sql cannot be reversed")
         self._run(editor, self.reverse_sql)
@@ -100,7 +111,14 @@ class RunPython(Operation):
     is refused before anything runs.  ``RunPython.noop`` says "nothing to undo".
     """
 
-    def __init__(self, code: Callable[..., Any], reverse_code: Callable[..., Any] | None = None, *, atomic: bool | None = None, elidable: bool = False) -> None:
+    def __init__(
+        self,
+        code: Callable[..., Any],
+        reverse_code: Callable[..., Any] | None = None,
+        *,
+        atomic: bool | None = None,
+        elidable: bool = False,
+    ) -> None:
         if not callable(code):
             raise TypeError("RunPython needs a callable code(apps, schema_editor)")
         if reverse_code is not None and not callable(reverse_code):
@@ -126,22 +144,32 @@ class RunPython(Operation):
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         return None
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         if editor.collect_sql:
-            editor.collected_sql.append(f"-- RunPython {getattr(self.code, '__qualname__', self.code)!s}: Python code, no SQL to show")
+            editor.collected_sql.append(
+                f"-- RunPython {getattr(self.code, '__qualname__', self.code)!s}: Python code, no SQL to show"
+            )
             return
         self.code(StateApps(from_state), editor)
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         if self.reverse_code is None:
             raise NotImplementedError("RunPython without reverse_code cannot be reversed")
         if editor.collect_sql:
-            editor.collected_sql.append(f"-- RunPython reverse {getattr(self.reverse_code, '__qualname__', self.reverse_code)!s}")
+            editor.collected_sql.append(
+                f"-- RunPython reverse {getattr(self.reverse_code, '__qualname__', self.reverse_code)!s}"
+            )
             return
         self.reverse_code(StateApps(from_state), editor)
 
     def irreversible_hint(self) -> str:
-        return "pass reverse_code= to RunPython (RunPython.noop if there is genuinely nothing to undo at the data level)"
+        return (
+            "pass reverse_code= to RunPython (RunPython.noop if there is genuinely nothing to undo at the data level)"
+        )
 
     def describe(self) -> str:
         return f"Raw Python operation {getattr(self.code, '__name__', '')}".rstrip()
@@ -150,7 +178,9 @@ class RunPython(Operation):
 class SeparateDatabaseAndState(Operation):
     """Run ``database_operations`` against the database and ``state_operations`` on the state only."""
 
-    def __init__(self, database_operations: Sequence[Operation] = (), state_operations: Sequence[Operation] = ()) -> None:
+    def __init__(
+        self, database_operations: Sequence[Operation] = (), state_operations: Sequence[Operation] = ()
+    ) -> None:
         self.database_operations = list(database_operations)
         self.state_operations = list(state_operations)
 
@@ -162,14 +192,18 @@ class SeparateDatabaseAndState(Operation):
         for op in self.state_operations:
             op.state_forwards(app_label, state)
 
-    def database_forwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_forwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         for op in self.database_operations:
             to = from_state.clone()
             op.state_forwards(app_label, to)
             op.database_forwards(app_label, editor, from_state, to)
             from_state = to
 
-    def database_backwards(self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState) -> None:
+    def database_backwards(
+        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         states = [to_state]
         for op in self.database_operations:
             nxt = states[-1].clone()
