@@ -14,7 +14,7 @@ test themselves.  In your ``conftest.py``::
 ``alias`` is parametrized over ``"sqlite"`` (a temporary file) and
 ``"postgresql"`` (``DORM_TEST_PG_URL``'s server, default
 ``postgresql://postgres@127.0.0.1:5432/``, database ``pg_database`` created
-if missing).  An unreachable server skips with the reason, unless
+if missing; under pytest-xdist each worker gets ``<pg_database>_<worker>``).  An unreachable server skips with the reason, unless
 ``DORM_TEST_REQUIRE_POSTGRES=1`` makes it a failure.  A router sends every
 model to the running test's alias, so plain ``Model.objects...`` calls hit
 it.  ``create_tables(*models)`` creates tables with the backend's schema
@@ -41,6 +41,9 @@ class BackendMatrix:
 
     def __init__(self, *, pg_database: str, name: str | None = None) -> None:
         server = os.environ.get("DORM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/")
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if worker:  # xdist workers create and drop the same tables: one database each
+            pg_database = f"{pg_database}_{worker}"
         self.pg_url = server.rsplit("/", 1)[0] + "/" + pg_database
         label = name or pg_database
         self.sqlite_path = os.path.join(tempfile.mkdtemp(prefix=f"{label}-"), f"{label}.sqlite3")

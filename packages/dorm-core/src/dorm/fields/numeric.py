@@ -54,9 +54,11 @@ class IntegerField(Field[_T]):
     max_value: ClassVar[int] = 2**31 - 1
 
     def coerce(self, value: Any) -> int:
-        if isinstance(value, bool):
+        if type(value) is int:  # the usual case first (bool is an int subclass: handled below)
+            result = value
+        elif isinstance(value, bool):
             return int(value)
-        if isinstance(value, int):
+        elif isinstance(value, int):
             result = value
         elif isinstance(value, float):
             if not value.is_integer():

@@ -360,6 +360,21 @@ def _init_entry(field: Field[Any]) -> tuple[str, str, Callable[[Any], Any] | Non
     return field.name, field.attname, convert, False, field.get_default()
 
 
+def _fresh_key_converter(meta: Options, name: str) -> Callable[[Any], Any] | None:
+    """The converter of a forward relation's raw key, when its target is resolved (else None)."""
+    from dorm.fields.related import ForeignKey
+    from dorm.models.related_descriptors import key_converter
+
+    field = meta._forward.get(name)
+    if not isinstance(field, ForeignKey) or isinstance(field.remote_field.model, str):
+        return None
+    try:
+        convert: Callable[[Any], Any] = key_converter(field)
+    except Exception:  # the target's primary key is not ready yet: keep the generic setter
+        return None
+    return convert
+
+
 def compile_init_fill(meta: Options, missing: object) -> InitFill:
     """Generate ``Model.__init__``'s field loop for ``meta.init_plan`` as straight-line code.
 
@@ -393,8 +408,16 @@ def compile_init_fill(meta: Options, missing: object) -> InitFill:
             lines.append(f"        data[{attname!r}] = None")
         lines.append("    else:")
         lines.append("        try:")
+        key_convert = _fresh_key_converter(meta, name) if convert is None and attname != name else None
         if convert is not None:
             lines.append(f"            data[{attname!r}] = convert{i}(value)")
+        elif key_convert is not None:
+            # a raw key (``author_id=3``) on a new instance: nothing is cached yet, only convert it
+            env[f"key_convert{i}"] = key_convert
+            lines.append(f"            if key == {attname!r}:")
+            lines.append(f"                data[{attname!r}] = None if value is None else key_convert{i}(value)")
+            lines.append("            else:")
+            lines.append("                setters[key](self, value)")
         else:
             lines.append("            setters[key](self, value)")
         lines.append("        except ValidationError as exc:")

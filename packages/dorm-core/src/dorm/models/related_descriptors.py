@@ -142,7 +142,7 @@ def make_fk_attname_setter(field: ForeignKey[Any]) -> Any:
     def setter(instance: Model, value: Any) -> None:
         if value is not None:
             if not convert:
-                convert.append(_key_converter(field))
+                convert.append(key_converter(field))
             value = convert[0](value)
         cache = instance._state.fields_cache
         if name in cache:
@@ -154,7 +154,7 @@ def make_fk_attname_setter(field: ForeignKey[Any]) -> Any:
     return setter
 
 
-def _key_converter(field: ForeignKey[Any]) -> Any:
+def key_converter(field: ForeignKey[Any]) -> Any:
     """``field.to_python`` for a non-None key: the target field's own converter when
     ``to_python`` is the ForeignKey one (which only delegates to the target field)."""
     from dorm.fields.related import ForeignKey
