@@ -269,9 +269,9 @@ def _params_builder(model: Any, fields: tuple[Any, ...]) -> _ParamsBuilder:
     one tuple per row instead of a call per field (``bulk_create`` of 1,000 rows).
     """
     key = (model, fields)
-    builder = _builders.get(key)
-    if builder is not None:
-        return builder
+    cached = _builders.get(key)
+    if cached is not None:
+        return cached
     env: dict[str, Any] = {}
     values = []
     for i, (attname, pre, prep) in enumerate(_writers(fields)):
