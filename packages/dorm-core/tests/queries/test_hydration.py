@@ -72,3 +72,28 @@ def test_nested_select_related_with_a_missing_link(alias: str, chain: dict[str, 
 def test_annotations_with_select_related(alias: str, chain: dict[str, Any]) -> None:
     books = list(Book.objects.select_related("author").annotate(double=dorm.F("pages") * 2).order_by("title"))
     assert [(b.title, b.author.name, b.double) for b in books] == [("Alpha", "Ann", 240), ("Gamma", "Cid", 160)]
+
+
+def test_loaded_instances_get_their_state_on_first_use(alias: str, chain: dict[str, Any]) -> None:
+    import copy
+    import pickle
+
+    from dorm.models.base import LOADED_FROM
+
+    books = list(Book.objects.select_related("author__publisher").order_by("title"))
+    alpha = books[0]
+    author = alpha.author
+    publisher = author.publisher
+    for obj in (alpha, author, publisher):
+        assert obj._state.db == alias
+        assert obj._state.adding is False
+        assert LOADED_FROM not in obj.__dict__  # the marker is gone once the state exists
+    # a leaf that nobody touched still answers correctly after a pickle or a copy
+    plain = list(Publisher.objects.all())[0]
+    assert LOADED_FROM in plain.__dict__
+    for clone in (pickle.loads(pickle.dumps(plain)), copy.copy(plain)):
+        assert (clone._state.db, clone._state.adding, clone.name) == (alias, False, "Penguin")
+    plain.name = "Puffin"
+    plain.save()  # an update (adding is False), on the alias it came from
+    assert Publisher.objects.get(pk=plain.pk).name == "Puffin"
+    assert Publisher.objects.count() == 1

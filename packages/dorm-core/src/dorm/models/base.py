@@ -70,6 +70,30 @@ class ModelState:
         return f"ModelState(db={self.db!r}, adding={self.adding})"
 
 
+#: Key in ``instance.__dict__`` of a row-loaded instance whose ``_state`` is not made yet: its alias.
+LOADED_FROM: Final = "_loaded_from"
+
+
+class _LazyState:
+    """``instance._state`` of a row-loaded instance, made on first access.
+
+    Loading many rows is dominated by per-instance work, and most loaded
+    instances never need their state (``save()``, ``delete()`` and relations
+    do).  The hydrator records only the alias under :data:`LOADED_FROM`;
+    this non-data descriptor turns it into ``ModelState(alias,
+    adding=False)`` the first time ``_state`` is read, and stores it in the
+    instance, which answers every later read directly.
+    """
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            return self
+        data = instance.__dict__
+        state = ModelState(data.pop(LOADED_FROM, None), False)
+        data["_state"] = state
+        return state
+
+
 def _default_auto_field() -> Field[Any]:
     from dorm import fields
     from dorm.conf import settings
@@ -246,7 +270,10 @@ class Model(metaclass=ModelBase):
     """
 
     _meta: ClassVar[Options]
-    _state: ModelState
+    if TYPE_CHECKING:
+        _state: ModelState
+    else:
+        _state = _LazyState()
     _prefetched_objects_cache: dict[str, Any]
     #: Set on dorm.AsyncModel: sync database access is refused.
     _async_only: ClassVar[bool] = False

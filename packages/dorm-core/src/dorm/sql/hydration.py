@@ -206,10 +206,18 @@ def _compile_hydrator(plan: RowPlan) -> Callable[[list[Any], str], list[Any]]:
             return f"(None if (v := row[{i}]) is None else conv{i}(v))"
         return f"row[{i}]"
 
-    def make(var: str, model: Any, names: tuple[str, ...], start: int, indent: str) -> list[str]:
+    from dorm.models.base import LOADED_FROM
+
+    parents = {rp.parent for rp in plan.related}
+
+    def make(var: str, model: Any, names: tuple[str, ...], start: int, indent: str, index: int) -> list[str]:
         env[f"M_{var}"] = model
         lines = [f"{indent}{var} = M_{var}.__new__(M_{var})", f"{indent}d = {var}.__dict__"]
         lines += [f"{indent}d[{name!r}] = {value(start + k)}" for k, name in enumerate(names)]
+        if index not in parents:
+            # nothing to cache on it: the state is made on first use (see models.base._LazyState)
+            lines.append(f"{indent}d[{LOADED_FROM!r}] = alias")
+            return lines
         lines += [
             f"{indent}st = new_state(S)",
             f"{indent}st.db = alias",
@@ -220,7 +228,7 @@ def _compile_hydrator(plan: RowPlan) -> Callable[[list[Any], str], list[Any]]:
         return lines
 
     # the main instance's columns are the row's first ones, in order
-    body = make("obj", plan.model, plan.attnames, 0, "        ")
+    body = make("obj", plan.model, plan.attnames, 0, "        ", -1)
     for n, rp in enumerate(plan.related):
         var = f"rel{n}"
         parent = "obj" if rp.parent < 0 else f"rel{rp.parent}"
@@ -240,7 +248,7 @@ def _compile_hydrator(plan: RowPlan) -> Callable[[list[Any], str], list[Any]]:
                 body.append(f"{indent}    cache_{parent}[{rp.name!r}] = None")
             body.append(f"{indent}else:")
             indent += "    "
-        body += make(var, rp.model, rp.attnames, rp.start, indent)
+        body += make(var, rp.model, rp.attnames, rp.start, indent, n)
         body.append(f"{indent}cache_{parent}[{rp.name!r}] = {var}")
     if plan.annotations:
         body.append("        d = obj.__dict__")
