@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import psycopg
@@ -215,6 +216,128 @@ def test_async_iterate(table: str) -> None:
             await backend.arelease(conn)
 
     assert asyncio.run(main()) == list(range(30))
+
+
+SLOW_ROWS = "SELECT g, pg_sleep(0.05) FROM generate_series(1, 100) AS g"  # 5 s for every row
+
+
+def _idle(conn: Any) -> bool:
+    return bool(conn.raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE)
+
+
+def test_iterate_honours_timeout_ms(configure_pg: Any) -> None:
+    configure_pg(MAX_POOL_SIZE=1)
+    backend = connections["default"]
+    pg_conn = backend.acquire()
+    try:
+        started = time.perf_counter()
+        with pytest.raises(dorm.QueryCanceledError, match="canceling statement due to statement timeout") as info:
+            list(pg_conn.iterate(_timed_statement(SLOW_ROWS, 100), 50))
+        assert time.perf_counter() - started < 2.0  # cancelled by the server, not run to the end
+        assert isinstance(info.value.__cause__, psycopg.errors.QueryCanceled)
+        assert _idle(pg_conn) and not pg_conn.in_transaction  # its own transaction was rolled back
+        assert pg_conn.raw.execute("SHOW statement_timeout").fetchone() == ("0",)  # SET LOCAL did not leak
+        fast = _timed_statement("SELECT g FROM generate_series(1, 10) AS g", 1000)
+        assert [r[0] for chunk in pg_conn.iterate(fast, 4) for r in chunk] == list(range(1, 11))
+        # inside a transaction the timeout lasts for the iteration only, even when it is abandoned
+        pg_conn.begin()
+        gen = pg_conn.iterate(_timed_statement("SELECT g FROM generate_series(1, 10) AS g", 1000), 3)
+        assert [r[0] for r in next(gen)] == [1, 2, 3]
+        assert pg_conn.raw.execute("SHOW statement_timeout").fetchone() == ("1s",)
+        gen.close()
+        assert pg_conn.raw.execute("SHOW statement_timeout").fetchone() == ("0",)
+        with pytest.raises(dorm.QueryCanceledError):
+            list(pg_conn.iterate(_timed_statement(SLOW_ROWS, 100), 50))
+        pg_conn.rollback()
+        assert _idle(pg_conn)
+    finally:
+        backend.release(pg_conn)
+
+
+def test_async_iterate_honours_timeout_ms(configure_pg: Any) -> None:
+    configure_pg(MAX_POOL_SIZE=1)
+
+    async def main() -> None:
+        backend = connections["default"]
+        conn = await backend.aacquire()
+        try:
+            started = time.perf_counter()
+            with pytest.raises(dorm.QueryCanceledError, match="statement timeout"):
+                async for _ in conn.iterate(_timed_statement(SLOW_ROWS, 100), 50):
+                    pass
+            assert time.perf_counter() - started < 2.0
+            assert _idle(conn) and not conn.in_transaction
+            assert await (await conn.raw.execute("SHOW statement_timeout")).fetchone() == ("0",)
+            out = [r[0] async for chunk in conn.iterate(_timed_statement("SELECT 1", 1000), 5) for r in chunk]
+            assert out == [1]
+        finally:
+            await backend.arelease(conn)
+
+    asyncio.run(main())
+
+
+def test_streamed_statement_timeout_through_the_executor(configure_pg: Any) -> None:
+    configure_pg(MAX_POOL_SIZE=1)
+    stmt = _timed_statement(SLOW_ROWS, 100)
+    with pytest.raises(dorm.QueryCanceledError, match="statement timeout"):
+        for _ in executor.stream(stmt, 50):
+            pass
+    assert stmt.streamed and stmt.rowcount == 0
+    # the one pooled connection came back clean
+    assert dorm.pool_stats("default")["in_use"] == 0
+    assert dorm.get_connection().execute("SHOW statement_timeout") == [("0",)]
+
+
+class _Ends:
+    """A statement wrapper recording how each statement ended."""
+
+    def __init__(self) -> None:
+        self.ends: list[BaseException | None] = []
+
+    @dorm.hookimpl
+    def dorm_statement(self, statement: Statement) -> Any:
+        try:
+            yield
+        except BaseException as exc:
+            self.ends.append(exc)
+            raise
+        self.ends.append(None)
+
+
+def test_cancelled_stream_is_cancelled_on_the_server_and_gives_the_connection_back(configure_pg: Any) -> None:
+    configure_pg(MAX_POOL_SIZE=1)
+    from dorm import plugins
+
+    ends = _Ends()
+    plugins.kernel.register(ends)
+
+    async def main() -> None:
+        async def consume() -> None:
+            async for _ in executor.astream(Statement("default", SLOW_ROWS, None), 50):
+                pass
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.3)  # the first fetch is running on the server
+        cancelled_at = time.perf_counter()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert time.perf_counter() - cancelled_at < 2.0  # not the 5 s the fetch would take
+        assert dorm.pool_stats("default")["async"]["in_use"] == 0
+        conn = dorm.get_connection()
+        assert await conn.aexecute("SELECT 1") == [(1,)]  # the one pooled connection is clean
+        active = await conn.aexecute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s AND pid <> pg_backend_pid()",
+            ["%pg_sleep(0.05)%"],
+        )
+        assert active == [(0,)]
+
+    try:
+        asyncio.run(main())
+    finally:
+        plugins.kernel.unregister(ends)
+    assert isinstance(ends.ends[0], asyncio.CancelledError)  # thrown into the wrapper; the two checks after it ran fine
+    assert ends.ends[1:] == [None, None]
 
 
 def test_prepare_threshold_none_prepares_nothing(configure_pg: Any) -> None:

@@ -334,3 +334,144 @@ def test_threads_each_see_their_own_budget(backend: str) -> None:
         t.join(10)
     assert results == {"a": "refused", "b": "ran 20", "c": "ran 20", "d": "ran 20"}
     assert not _wrapper_registered()
+
+
+# -- streamed statements: qs.iterator() / aiterator() ---------------------------------------------
+
+
+class Item(dorm.Model):
+    """The fixture's ``item`` table (20 rows)."""
+
+    name = dorm.CharField(max_length=50)
+
+    class Meta:
+        app_label = "resilience_budget"
+        db_table = "item"
+        managed = False
+
+
+class SlowItem(dorm.Model):
+    """A view that keeps the database busy for seconds (see ``slow_view``)."""
+
+    name = dorm.CharField(max_length=50)
+
+    class Meta:
+        app_label = "resilience_budget"
+        db_table = "slow_item"
+        managed = False
+
+
+@pytest.fixture
+def slow_view(backend: str) -> str:
+    """``slow_item``: PostgreSQL sleeps 50 ms per row (100 rows); SQLite counts to 300 million first."""
+    conn = dorm.get_connection()
+    conn.execute("DROP VIEW IF EXISTS slow_item")
+    if backend == "postgres":
+        conn.execute(
+            "CREATE VIEW slow_item AS SELECT g AS id, 'slow ' || g AS name "
+            "FROM generate_series(1, 100) AS g WHERE pg_sleep(0.05) IS NOT NULL"
+        )
+    else:
+        conn.execute(
+            "CREATE VIEW slow_item AS WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r "
+            "WHERE x < 300000000) SELECT x AS id, 'slow' AS name FROM r WHERE x % 100000000 = 0"
+        )
+    return backend
+
+
+def _in_use() -> int:
+    value = dorm.pool_stats("default").get("in_use", 0)
+    return value if isinstance(value, int) else 0
+
+
+def test_rows_over_budget_on_a_streamed_queryset(backend: str) -> None:
+    with pytest.raises(dorm.BudgetExceeded) as info:
+        with dorm.budget(max_rows=10):
+            list(Item.objects.iterator())
+    message = str(info.value)
+    assert message.startswith("Query returned 20 rows, exceeds active budget (max_rows=10)")
+    assert "raise max_rows or tighten the filter()/limit()" in message
+    assert "streamed (iterator())" in message
+    assert _in_use() == 0  # the connection went back
+    with dorm.budget(max_rows=10):  # the seed's fix: tighten the filter / limit
+        assert len(list(Item.objects.filter(id__lte=10).iterator())) == 10
+    with dorm.budget(max_rows=20):
+        assert len(list(Item.objects.iterator())) == 20
+
+
+def test_streamed_rows_stop_at_the_first_chunk_past_the_limit(backend: str) -> None:
+    got: list[int] = []
+    with pytest.raises(dorm.BudgetExceeded, match=r"Query returned 12 rows, exceeds active budget \(max_rows=10\)"):
+        with dorm.budget(max_rows=10):
+            for item in Item.objects.order_by("id").iterator(chunk_size=4):
+                got.append(item.pk)
+    assert got == list(range(1, 9))  # the third chunk never reached the loop
+    assert _in_use() == 0
+    assert Item.objects.count() == 20
+
+
+async def test_rows_over_budget_on_an_async_streamed_queryset(backend: str) -> None:
+    with pytest.raises(dorm.BudgetExceeded, match=r"Query returned 6 rows, exceeds active budget \(max_rows=5\)"):
+        async with dorm.budget(max_rows=5):
+            [i async for i in Item.objects.order_by("id").aiterator(chunk_size=3)]
+    async with dorm.budget(max_rows=5):
+        assert len([i async for i in Item.objects.filter(id__lte=5).aiterator(chunk_size=2)]) == 5
+
+
+def test_streamed_rows_in_warn_mode_are_logged_once(backend: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="dorm.resilience"):
+        with dorm.budget(max_rows=5, on_exceed="warn"):
+            assert len(list(Item.objects.iterator(chunk_size=4))) == 20
+    messages = [r.getMessage() for r in caplog.records if r.name == "dorm.resilience"]
+    assert len(messages) == 1
+    assert messages[0].startswith("Query returned 20 rows, exceeds active budget (max_rows=5)")
+
+
+def test_streamed_queries_count_for_max_queries(backend: str) -> None:
+    with dorm.budget(max_queries=2):
+        list(Item.objects.iterator())
+        list(Item.objects.iterator(chunk_size=3))
+        with pytest.raises(dorm.BudgetExceeded, match=r"Block ran 3 queries, exceeds active budget \(max_queries=2\)"):
+            list(Item.objects.iterator())
+
+
+def test_timeout_cancels_a_slow_streamed_query(slow_view: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(dorm.BudgetExceeded) as info:
+        with dorm.budget(timeout_ms=100):
+            list(SlowItem.objects.iterator())
+    elapsed = time.perf_counter() - started
+    assert elapsed < 3.0, f"the streamed statement was not cancelled in time ({elapsed:.2f} s)"
+    assert isinstance(info.value.__cause__, dorm.QueryCanceledError)
+    message = str(info.value)
+    assert "(exceeds active budget timeout_ms=100)" in message
+    if slow_view == "postgres":
+        assert "canceling statement due to statement timeout" in message
+    assert _in_use() == 0
+    assert Item.objects.count() == 20
+    assert dorm.get_connection().execute("SELECT 1") == [(1,)]
+
+
+async def test_timeout_cancels_a_slow_async_streamed_query(slow_view: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(dorm.BudgetExceeded, match="exceeds active budget timeout_ms=100"):
+        async with dorm.budget(timeout_ms=100):
+            [i async for i in SlowItem.objects.aiterator()]
+    assert time.perf_counter() - started < 3.0
+    assert await Item.objects.acount() == 20
+
+
+@pytest.mark.postgres
+def test_timeout_bounds_the_whole_stream_not_only_each_fetch(slow_view: str) -> None:
+    if slow_view != "postgres":
+        pytest.skip("a server-side cursor fetches chunk by chunk on PostgreSQL only")
+    got: list[int] = []
+    with pytest.raises(dorm.BudgetExceeded, match=r"longer than its timeout of 300 ms") as info:
+        with dorm.budget(timeout_ms=300):
+            # each fetch of 2 rows takes about 100 ms (under the server's 300 ms), their sum does not
+            # (no ORDER BY: sorting would compute every row before the first fetch returns)
+            for item in SlowItem.objects.iterator(chunk_size=2):
+                got.append(item.pk)
+    assert not isinstance(info.value.__cause__, dorm.QueryCanceledError)  # stopped by the budget, between fetches
+    assert 2 <= len(got) <= 6
+    assert _in_use() == 0

@@ -527,3 +527,78 @@ async def test_alias_breaker_fails_fast_when_the_server_is_down_async(tmp_path: 
             await conn.aexecute("SELECT 1")
         assert time.perf_counter() - started < 0.05
         await dorm.close_all_async()
+
+
+# -- per-alias breakers and streamed statements (qs.iterator()) --------------------------------------
+
+
+class StreamedItem(dorm.Model):
+    name = dorm.CharField(max_length=50)
+
+    class Meta:
+        app_label = "resilience_circuit"
+        db_table = "cb_item"
+        managed = False
+
+
+class SlowStreamedItem(dorm.Model):
+    name = dorm.CharField(max_length=50)
+
+    class Meta:
+        app_label = "resilience_circuit"
+        db_table = "cb_slow_item"
+        managed = False
+
+
+def _stream_tables(backend: str) -> None:
+    conn = dorm.get_connection()
+    conn.execute("DROP VIEW IF EXISTS cb_slow_item")
+    conn.execute("DROP TABLE IF EXISTS cb_item")
+    conn.execute("CREATE TABLE cb_item (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL)")
+    conn.executemany("INSERT INTO cb_item (id, name) VALUES (%s, %s)", [(i, f"item {i}") for i in range(1, 21)])
+    if backend == "postgres":
+        conn.execute(
+            "CREATE VIEW cb_slow_item AS SELECT g AS id, 'slow' AS name "
+            "FROM generate_series(1, 100) AS g WHERE pg_sleep(0.05) IS NOT NULL"
+        )
+    else:
+        conn.execute(
+            "CREATE VIEW cb_slow_item AS WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r "
+            "WHERE x < 300000000) SELECT x AS id, 'slow' AS name FROM r WHERE x % 100000000 = 0"
+        )
+
+
+def test_alias_breaker_half_open_stream_succeeds_on_its_first_rows(breaker_alias: str) -> None:
+    _stream_tables(breaker_alias)
+    cb = get_breakers()["db:default"]
+    cb._transition(CircuitState.HALF_OPEN, "test: the cooldown passed")
+    names = []
+    for item in StreamedItem.objects.order_by("id").iterator(chunk_size=5):
+        # the loop's own queries are not bounced while the trial stream is still open
+        names.append(StreamedItem.objects.get(pk=item.pk).name)
+    assert len(names) == 20
+    assert cb.state is CircuitState.CLOSED
+
+
+async def test_alias_breaker_half_open_async_stream(breaker_alias: str) -> None:
+    await asyncio.to_thread(_stream_tables, breaker_alias)
+    cb = get_breakers()["db:default"]
+    cb._transition(CircuitState.HALF_OPEN, "test: the cooldown passed")
+    stream = StreamedItem.objects.aiterator(chunk_size=3)
+    names = [(await StreamedItem.objects.aget(pk=i.pk)).name async for i in stream]
+    assert len(names) == 20
+    assert cb.state is CircuitState.CLOSED
+
+
+def test_alias_breaker_counts_failing_streams_and_bounces_them(breaker_alias: str) -> None:
+    _stream_tables(breaker_alias)
+    cb = get_breakers()["db:default"]
+    for _ in range(3):
+        with pytest.raises(dorm.BudgetExceeded):
+            with dorm.budget(timeout_ms=50):
+                list(SlowStreamedItem.objects.iterator())
+    assert cb.state is CircuitState.OPEN
+    with pytest.raises(dorm.CircuitOpenError, match="Circuit 'db:default' is OPEN"):
+        next(StreamedItem.objects.iterator())
+    cb.reset()
+    assert len(list(StreamedItem.objects.iterator())) == 20

@@ -473,3 +473,35 @@ def test_orm_prefetches_that_return_rows_are_counted(orm: str) -> None:
             list(Article.objects.filter(**{lookup: value}).filter(pk=article.pk).prefetch_related("tags"))
     assert len(detector.findings) == 1
     assert detector.findings[0].count == 6
+
+
+# -- streamed statements (qs.iterator()) --------------------------------------------------------------
+
+
+def test_streamed_queries_count_once_each(orm: str) -> None:
+    from dorm.contrib.nplusone import NPlusOneDetector
+
+    with NPlusOneDetector(threshold=1) as detector:
+        assert len(list(Author.objects.iterator(chunk_size=3))) == 8
+    assert list(detector.counts.values()) == [1]
+    with pytest.raises(dorm.NPlusOneError, match="ran 4 times"):
+        with NPlusOneDetector(threshold=3):
+            for publisher in Publisher.objects.order_by("id").iterator(chunk_size=1):
+                assert len(list(Author.objects.filter(publisher=publisher).iterator())) == 2
+
+
+async def test_async_streamed_queries_count_once_each(orm: str) -> None:
+    from dorm.contrib.nplusone import NPlusOneDetector
+
+    async with NPlusOneDetector(threshold=1) as detector:
+        assert len([a async for a in Author.objects.aiterator(chunk_size=3)]) == 8
+    assert list(detector.counts.values()) == [1]
+
+
+def test_an_abandoned_stream_still_counts(orm: str) -> None:
+    from dorm.contrib.nplusone import NPlusOneDetector
+
+    with NPlusOneDetector(threshold=5) as detector:
+        for _ in Author.objects.iterator(chunk_size=2):
+            break
+    assert list(detector.counts.values()) == [1]

@@ -13,6 +13,9 @@ statement_timeout``, which only lives until the end of the transaction:
   (``BEGIN; SET LOCAL ...`` / statement / ``COMMIT``), so a timeout can
   never leak into the next user of the pooled connection.
 
+Server-side cursors (:meth:`PgConnection.iterate`) follow the same rules
+for their whole iteration; the server applies the timeout to each fetch.
+
 A timeout raises :class:`dorm.QueryCanceledError` with the server's
 message (``canceling statement due to statement timeout``).
 
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["PgAsyncConnection", "PgConnection"]
 
 _IDLE: Final = TransactionStatus.IDLE
+_INTRANS: Final = TransactionStatus.INTRANS
 _TUPLES_OK: Final = ExecStatus.TUPLES_OK
 _cursor_names = itertools.count(1)
 
@@ -55,6 +59,11 @@ def _cursor_name() -> str:
 def _timeout_sql(timeout_ms: int) -> str:
     # An int formatted by us: no injection possible, and SET takes no parameters.
     return f"SET LOCAL statement_timeout = {max(int(timeout_ms), 1)}"
+
+
+def _resettable(status: int) -> bool:
+    """A block's transaction that can still run a statement (not failed, not mid-query)."""
+    return bool(status == _INTRANS)
 
 
 def _fill(cur: Any, stmt: Statement) -> None:
@@ -182,14 +191,22 @@ class PgConnection(BaseConnection):
         """Stream rows through a server-side (named) cursor, ``chunk_size`` rows per fetch.
 
         Outside a transaction the cursor gets a transaction of its own,
-        ended when the iteration ends (or is abandoned).
+        ended when the iteration ends (or is abandoned).  ``timeout_ms`` is
+        a ``SET LOCAL statement_timeout`` in that transaction (inside a
+        block: for the iteration, then back to the session's value); the
+        server applies it to each fetch of ``chunk_size`` rows.
         """
         own_transaction = not self.in_transaction
+        timeout_ms = statement.timeout_ms
         raw = self.raw
+        timeout_set = False
         try:
             if own_transaction:
                 self.begin()
                 raw = self.raw  # begin() may have swapped a dead connection
+            if timeout_ms is not None:
+                raw.execute(_timeout_sql(timeout_ms))
+                timeout_set = True
             with raw.cursor(name=_cursor_name()) as cur:
                 cur.itersize = chunk_size
                 cur.execute(statement.sql, statement.params)
@@ -207,6 +224,11 @@ class PgConnection(BaseConnection):
                         raw.execute("ROLLBACK")
                     except psycopg.Error:
                         pass  # the pool discards a connection it cannot reset
+            elif timeout_set and not own_transaction and _resettable(raw.pgconn.transaction_status):
+                try:
+                    raw.execute("SET LOCAL statement_timeout TO DEFAULT")
+                except psycopg.Error:
+                    pass  # SET LOCAL ends with the block's transaction anyway
 
     def begin(self) -> None:
         try:
@@ -360,12 +382,18 @@ class PgAsyncConnection(BaseAsyncConnection):
             raise translate_error(error) from error
 
     async def iterate(self, statement: Statement, chunk_size: int) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Async twin of :meth:`PgConnection.iterate` (same transaction and timeout rules)."""
         own_transaction = not self.in_transaction
+        timeout_ms = statement.timeout_ms
         raw = self.raw
+        timeout_set = False
         try:
             if own_transaction:
                 await self.begin()
                 raw = self.raw  # begin() may have swapped a dead connection
+            if timeout_ms is not None:
+                await raw.execute(_timeout_sql(timeout_ms))
+                timeout_set = True
             async with raw.cursor(name=_cursor_name()) as cur:
                 cur.itersize = chunk_size
                 await cur.execute(statement.sql, statement.params)
@@ -383,6 +411,11 @@ class PgAsyncConnection(BaseAsyncConnection):
                         await raw.execute("ROLLBACK")
                     except psycopg.Error:
                         pass
+            elif timeout_set and not own_transaction and _resettable(raw.pgconn.transaction_status):
+                try:
+                    await raw.execute("SET LOCAL statement_timeout TO DEFAULT")
+                except psycopg.Error:
+                    pass  # SET LOCAL ends with the block's transaction anyway
 
     async def begin(self) -> None:
         try:

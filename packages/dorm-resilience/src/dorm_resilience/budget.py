@@ -13,6 +13,13 @@ A budget is a ceiling on what the statements run inside a block may cost:
 * ``max_queries``: the statement that would exceed the count is refused
   before it is sent.
 
+Streamed statements (``qs.iterator()`` / ``aiterator()``) count as one
+query; ``max_rows`` counts the rows streamed and stops the stream at the
+first chunk past the limit (a chunk callback, see
+``Statement.add_chunk_callback``), before that chunk reaches the loop;
+``timeout_ms`` bounds each fetch in the database and, checked after each
+chunk, the time the statement has spent in the database altogether.
+
 Budgets nest (each active budget applies, so the tighter limit wins) and
 follow the context: threads and asyncio tasks each see their own.  With
 ``on_exceed="warn"`` nothing is raised or cancelled; each overrun is logged
@@ -84,10 +91,16 @@ def _preview(sql: str) -> str:
 
 
 def _rows_error(count: int, limit: int, stmt: Statement) -> BudgetExceeded:
+    streamed = (
+        " The rows were streamed (iterator()): it stopped at the first chunk past the limit, "
+        "before that chunk reached the loop."
+        if stmt.streamed
+        else ""
+    )
     return BudgetExceeded(
         f"Query returned {count} rows, exceeds active budget (max_rows={limit}). "
         "Either raise max_rows or tighten the filter()/limit(): the budget exists to stop "
-        f"querysets that quietly lost selectivity. Alias {stmt.alias!r}, SQL: {_preview(stmt.sql)}"
+        f"querysets that quietly lost selectivity.{streamed} Alias {stmt.alias!r}, SQL: {_preview(stmt.sql)}"
     )
 
 
@@ -172,6 +185,10 @@ class _BudgetHook:
             database_enforces = _supports_timeout(statement)
             if database_enforces and (statement.timeout_ms is None or statement.timeout_ms > timeout):
                 statement.timeout_ms = timeout
+        if statement.streamed:
+            row_limit = min((f.max_rows for f in frames if f.raise_ and f.max_rows is not None), default=None)
+            if row_limit is not None or timeout is not None:
+                statement.add_chunk_callback(_stream_check(row_limit, timeout))
         try:
             yield
         except QueryCanceledError as exc:
@@ -185,13 +202,31 @@ class _BudgetHook:
         if warn_timeout is not None and duration_ms > warn_timeout:
             errors.append((_timeout_error(_overrun_text(duration_ms, warn_timeout), warn_timeout, statement), False))
         rows = statement.rows
-        if rows is not None:
-            count = len(rows)
+        count = len(rows) if rows is not None else (statement.rowcount if statement.streamed else -1)
+        if count >= 0:
             for frame in sorted(frames, key=_rows_key):
                 if frame.max_rows is not None and count > frame.max_rows:
                     errors.append((_rows_error(count, frame.max_rows, statement), frame.raise_))
         if errors:
             _report(errors)
+
+
+def _stream_check(row_limit: int | None, timeout: int | None) -> Callable[[Statement], None]:
+    """The chunk callback of a streamed statement: stop at the first chunk past a limit.
+
+    ``row_limit``: the tightest enforced ``max_rows``; ``timeout``: the tightest
+    enforced ``timeout_ms``, checked against the time the statement has spent
+    in the database so far (the server's own timeout covers each fetch; this
+    covers their sum).  Warn-only budgets are checked once, when the stream ends.
+    """
+
+    def check(statement: Statement) -> None:
+        if row_limit is not None and statement.rowcount > row_limit:
+            raise _rows_error(statement.rowcount, row_limit, statement)
+        if timeout is not None and (spent := statement.duration * 1000.0) > timeout:
+            raise _timeout_error(_overrun_text(spent, timeout), timeout, statement)
+
+    return check
 
 
 def _rows_key(frame: _Frame) -> int:

@@ -12,7 +12,9 @@ Only exceptions that are instances of ``expected`` count as failures.
 another breaker, nor a ``BudgetExceeded`` for rows or query counts (the
 database answered; only a budget *timeout* counts).  An outcome counts only
 in the state it was admitted in: a slow call that started while ``CLOSED``
-and ends during ``HALF_OPEN`` is not taken for the trial.
+and ends during ``HALF_OPEN`` is not taken for the trial.  A streamed
+statement (``qs.iterator()``) through a per-alias breaker counts as a
+success when its first rows arrive, not when the loop ends.
 
 Breakers are process-wide by name: :func:`circuit_breaker` creates a breaker
 the first time a name is used and returns that same object afterwards;
@@ -314,15 +316,32 @@ class CircuitBreaker:
 
         return wrapper  # type: ignore[return-value]
 
-    def _guard_statement(self) -> Generator[None, None, None]:
-        """The body of a per-alias statement wrapper."""
+    def _guard_statement(self, statement: Statement | None = None) -> Generator[None, None, None]:
+        """The body of a per-alias statement wrapper.
+
+        A streamed statement (``iterator()``) succeeds as soon as its first
+        rows arrive: the database answered, and a long iteration must not keep
+        a HALF_OPEN breaker's other calls (the loop's own queries among them)
+        bouncing until it ends.  A failure later in the stream still counts.
+        """
         ticket = self._admit()
+        settled = False
+        if statement is not None and statement.streamed:
+
+            def first_rows(_: Statement) -> None:
+                nonlocal settled
+                if not settled:
+                    settled = True
+                    self._settle(ticket, None)
+
+            statement.add_chunk_callback(first_rows)
         try:
             yield
         except BaseException as exc:
             self._settle(ticket, exc)
             raise
-        self._settle(ticket, None)
+        if not settled:
+            self._settle(ticket, None)
 
 
 # -- the process-wide registry ---------------------------------------------------
@@ -414,7 +433,7 @@ class _AliasBreakerHook:
         if breaker is None:
             yield
             return
-        yield from breaker._guard_statement()
+        yield from breaker._guard_statement(statement)
 
 
 _alias_hook: Final = _AliasBreakerHook()

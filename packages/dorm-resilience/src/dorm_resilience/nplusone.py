@@ -219,11 +219,16 @@ class _DetectorHook:
         if not detectors:
             return
         origin = statement.origin
-        if origin is not None and origin.startswith("prefetch:") and not statement.rows:
+        if origin is not None and origin.startswith("prefetch:") and not _returned_rows(statement):
             return
         template = normalize_sql(statement.sql)
         for detector in detectors:
             detector._count(template, statement)
+
+
+def _returned_rows(statement: Statement) -> bool:
+    # A streamed statement (iterator()) keeps rows None and counts them in rowcount.
+    return bool(statement.rows) or (statement.streamed and statement.rowcount > 0)
 
 
 _slot: Final = HookSlot(_DetectorHook(), "dorm_resilience.nplusone")

@@ -1,10 +1,12 @@
-"""The I/O edge: every statement the core runs goes through :func:`run` or :func:`arun`.
+"""The I/O edge: every statement the core runs goes through :func:`run` or :func:`arun`
+(or their streaming twins :func:`stream` and :func:`astream`, for ``iterator()``).
 
 Here and only here: the refusal of sync calls inside a running event loop,
 the choice of connection (the current ``atomic()`` block's, else a fresh
 autocommit checkout), statement wrappers (the ``dorm_statement`` hook),
-timing and the ``dorm.db`` logger.  Query building, compiling and hydration
-happen before and after, identically for sync and async.
+the connection hooks, timing and the ``dorm.db`` logger.  Query building,
+compiling and hydration happen before and after, identically for sync and
+async.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import types
-from collections.abc import Coroutine, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Generator, Iterator
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from dorm import plugins
-from dorm.backends.base.statement import FETCH_NONE, Statement
+from dorm.backends.base.statement import FETCH_ALL, FETCH_NONE, Statement
 from dorm.db.connections import connections
 from dorm.exceptions import InterfaceError, OperationalError, SyncInAsyncContextError
 from dorm.transaction import _transactions, current_transaction
@@ -26,7 +28,18 @@ if TYPE_CHECKING:
     from dorm.backends.base.base import BaseDatabaseWrapper
     from dorm.backends.base.connection import BaseAsyncConnection, BaseConnection
 
-__all__ = ["arun", "arun_on", "arun_script", "ensure_sync_allowed", "fetch_rows", "run", "run_on", "run_script"]
+__all__ = [
+    "arun",
+    "arun_on",
+    "arun_script",
+    "astream",
+    "ensure_sync_allowed",
+    "fetch_rows",
+    "run",
+    "run_on",
+    "run_script",
+    "stream",
+]
 
 logger: Final = logging.getLogger("dorm.db")
 _get_running_loop = asyncio._get_running_loop  # the C fast path; returns None outside a loop
@@ -45,6 +58,10 @@ _ASYNC_SPELLING: Final = {
 }
 
 _Wrappers = tuple[Generator[None, None, None], ...]
+_Rows = list[tuple[Any, ...]]
+_T = TypeVar("_T")
+#: Errors after which a connection is given back as ``broken``.
+_BREAKING: Final = (OperationalError, InterfaceError)
 
 
 def set_slow_query_threshold(milliseconds: float | None) -> None:
@@ -132,8 +149,57 @@ def _log(stmt: Statement) -> None:
         rows,
         stmt.sql,
         stmt.params,
-        extra={"alias": stmt.alias, "duration": duration, "rows": rows, "sql": stmt.sql},
+        extra={"alias": stmt.alias, "duration": duration, "rows": rows, "sql": stmt.sql, "streamed": stmt.streamed},
     )
+
+
+# --------------------------------------------------------------------------
+# checkout and release outside a transaction, shared by run/arun and stream/astream
+# --------------------------------------------------------------------------
+
+
+def _checkout(backend: BaseDatabaseWrapper, stmt: Statement, gens: _Wrappers, kernel: plugins.Kernel) -> BaseConnection:
+    """A connection for ``stmt`` (whose wrappers already started); a failed checkout is thrown into them."""
+    try:
+        conn = backend.acquire()
+    except BaseException as exc:
+        if gens:
+            _exit_wrappers(gens, stmt, exc)
+        raise
+    kernel.connection_acquired(stmt.alias, conn)
+    return conn
+
+
+def _checkin(
+    backend: BaseDatabaseWrapper, alias: str, conn: BaseConnection, kernel: plugins.Kernel, broken: bool
+) -> None:
+    try:
+        backend.release(conn, broken=broken)
+    finally:
+        kernel.connection_released(alias, conn, broken)
+
+
+async def _acheckout(
+    backend: BaseDatabaseWrapper, stmt: Statement, gens: _Wrappers, kernel: plugins.Kernel
+) -> BaseAsyncConnection:
+    try:
+        conn = await backend.aacquire()
+    except BaseException as exc:
+        if gens:
+            _exit_wrappers(gens, stmt, exc)
+        raise
+    kernel.connection_acquired(stmt.alias, conn)
+    return conn
+
+
+async def _acheckin(
+    backend: BaseDatabaseWrapper, alias: str, conn: BaseAsyncConnection, kernel: plugins.Kernel, broken: bool
+) -> None:
+    """Give a connection back, shielded from cancellation (a cancel is re-raised once it is back)."""
+    try:
+        await _shielded(backend.arelease(conn, broken=broken))
+    finally:
+        kernel.connection_released(alias, conn, broken)
 
 
 # --------------------------------------------------------------------------
@@ -187,15 +253,9 @@ def run(stmt: Statement, method: str = "execute", *, script: bool = False) -> St
             raise
         finally:
             backend.release(conn, broken=failed)
-    gens = _enter_wrappers_before_checkout(stmt)
-    try:
-        conn = backend.acquire()
-    except BaseException as exc:
-        if gens:
-            _exit_wrappers(gens, stmt, exc)
-        raise
     kernel = plugins.kernel
-    kernel.connection_acquired(stmt.alias, conn)
+    gens = _enter_wrappers_before_checkout(stmt)
+    conn = _checkout(backend, stmt, gens, kernel)
     broken = False
     try:
         return run_on(conn, stmt, script=script, gens=gens)
@@ -203,8 +263,7 @@ def run(stmt: Statement, method: str = "execute", *, script: bool = False) -> St
         broken = True
         raise
     finally:
-        backend.release(conn, broken=broken)
-        kernel.connection_released(stmt.alias, conn, broken)
+        _checkin(backend, stmt.alias, conn, kernel, broken)
 
 
 def fetch_rows(
@@ -305,16 +364,10 @@ async def arun(stmt: Statement, *, script: bool = False) -> Statement:
             failed = True
             raise
         finally:
-            await _shielded_release(backend, conn, failed)
-    gens = _enter_wrappers_before_checkout(stmt)
-    try:
-        conn = await backend.aacquire()
-    except BaseException as exc:
-        if gens:
-            _exit_wrappers(gens, stmt, exc)
-        raise
+            await _shielded(backend.arelease(conn, broken=failed))
     kernel = plugins.kernel
-    kernel.connection_acquired(stmt.alias, conn)
+    gens = _enter_wrappers_before_checkout(stmt)
+    conn = await _acheckout(backend, stmt, gens, kernel)
     broken = False
     try:
         return await arun_on(conn, stmt, script=script, gens=gens)
@@ -322,29 +375,32 @@ async def arun(stmt: Statement, *, script: bool = False) -> Statement:
         broken = True
         raise
     finally:
-        await _shielded_release(backend, conn, broken)
-        kernel.connection_released(stmt.alias, conn, broken)
+        await _acheckin(backend, stmt.alias, conn, kernel, broken)
 
 
-async def _shielded_release(backend: Any, conn: BaseAsyncConnection, broken: bool) -> None:
-    """Give a connection back; a cancellation arriving meanwhile waits for the release to finish."""
-    coro = backend.arelease(conn, broken=broken)
+async def _shielded(coro: Coroutine[Any, Any, _T]) -> _T:
+    """Run ``coro`` to its end; a cancellation arriving meanwhile waits for it, then is re-raised.
+
+    For cleanup that must not be interrupted (a connection's release).
+    """
     # Fast path: most releases finish without suspending, and a coroutine that never
     # suspends cannot be cancelled, so no task (about 10 µs) is needed to shield it.
     try:
         yielded = coro.send(None)
-    except StopIteration:
-        return
-    release = asyncio.ensure_future(_finish(coro, yielded))
+    except StopIteration as stop:
+        result: _T = stop.value
+        return result
+    task = asyncio.ensure_future(_finish(coro, yielded))
     cancelled = False
-    while not release.done():
+    while not task.done():
         try:
-            await asyncio.shield(release)
+            await asyncio.shield(task)
         except asyncio.CancelledError:
             cancelled = True
-    release.result()
+    result = task.result()
     if cancelled:
         raise asyncio.CancelledError
+    return result
 
 
 async def _finish(coro: Coroutine[Any, Any, Any], yielded: Any) -> Any:
@@ -372,3 +428,295 @@ def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any,
 
 async def arun_script(alias: str, sql: str) -> None:
     await arun(Statement(alias, sql, None, fetch=FETCH_NONE), script=True)
+
+
+# --------------------------------------------------------------------------
+# streaming: iterator() / aiterator()
+# --------------------------------------------------------------------------
+#
+# A streamed statement runs through the same steps as run()/arun() (wrappers,
+# checkout hooks, logging), spread over the iteration: the wrappers start
+# before the checkout, the rows go to the consumer chunk by chunk, and when
+# the iteration ends (exhausted, failed, or abandoned by the consumer) the
+# cursor is closed, a held connection goes back to the pool, the statement
+# is logged and the wrappers resume.  ``rows`` stays None; ``rowcount`` counts
+# the rows fetched and ``duration`` the time spent waiting for the database.
+
+
+def _fetch_all(conn: BaseConnection, stmt: Statement) -> _Rows:
+    """Run ``stmt`` in one go (the buffered way to stream): its rows, with ``stmt.rows`` left None."""
+    stmt.fetch = FETCH_ALL
+    start = perf_counter()
+    try:
+        conn.execute(stmt)
+    finally:
+        stmt.duration += perf_counter() - start
+    return _take_rows(stmt)
+
+
+async def _afetch_all(conn: BaseAsyncConnection, stmt: Statement) -> _Rows:
+    stmt.fetch = FETCH_ALL
+    start = perf_counter()
+    try:
+        await conn.execute(stmt)
+    finally:
+        stmt.duration += perf_counter() - start
+    return _take_rows(stmt)
+
+
+def _take_rows(stmt: Statement) -> _Rows:
+    rows = stmt.rows or []
+    stmt.rows = None
+    stmt.rowcount = 0  # counted again as the chunks are handed out
+    return rows
+
+
+def _chunks(rows: _Rows, size: int) -> Iterator[_Rows]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+async def _achunks(rows: _Rows, size: int) -> AsyncIterator[_Rows]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _start_stream(stmt: Statement, chunk_size: int) -> None:
+    if chunk_size < 1:
+        raise ValueError(f"iterator(chunk_size={chunk_size!r}): use a positive number of rows per fetch.")
+    stmt.streamed = True
+    stmt.rows = None
+    stmt.rowcount = 0
+
+
+def _got_chunk(stmt: Statement, chunk: _Rows) -> None:
+    stmt.rowcount += len(chunk)
+    callbacks = stmt.chunk_callbacks
+    if callbacks:
+        for callback in callbacks:
+            callback(stmt)
+
+
+def _finish_stream(stmt: Statement, gens: _Wrappers, exc: BaseException | None) -> None:
+    """Log a stream that ended without error and resume the wrappers (raises the final error, if any)."""
+    stmt.rows = None  # a backend's fallback iterate() may have filled it
+    if exc is None and (stmt.duration >= slow_query_seconds or logger.isEnabledFor(_DEBUG)):
+        _log(stmt)
+    if gens or exc is not None:
+        _exit_wrappers(gens, stmt, exc)
+
+
+def stream(
+    stmt: Statement, chunk_size: int, method: str = "iterator", *, server_side: bool = True
+) -> Generator[_Rows, None, None]:
+    """Execute ``stmt`` and yield its rows in chunks of at most ``chunk_size`` (the streaming :func:`run`).
+
+    Outside a transaction, on a backend with
+    ``features.supports_server_side_cursors`` (and ``server_side`` true), the
+    rows come from ``connection.iterate()`` and the connection is held until
+    the iteration ends.  Otherwise (inside ``atomic()``, where the block's
+    connection serves other statements between chunks, or on backends
+    without server-side cursors, or when the caller runs statements of its
+    own between chunks: ``server_side=False``) the statement runs in one go,
+    the connection is given back at once, and the rows are handed out in
+    chunks.  Either way the wrappers see one streamed statement (see
+    :class:`Statement`), resumed when the iteration ends, and closing the
+    generator early is a normal end.
+    """
+    if _get_running_loop() is not None:
+        raise sync_in_loop_error(method)
+    _start_stream(stmt, chunk_size)
+    alias = stmt.alias
+    kernel = plugins.kernel
+    held: BaseConnection | None = None  # a connection to give back when the stream ends
+    backend = connections[alias]
+    source: Iterator[_Rows]
+    tx = current_transaction(alias)
+    if tx is not None:
+        conn = stmt.connection = tx.sync_connection()
+        gens = _enter_wrappers(stmt) if kernel.statement_wrappers() else ()
+        try:
+            source = _chunks(_fetch_all(conn, stmt), chunk_size)
+        except BaseException as exc:
+            _exit_wrappers(gens, stmt, exc)
+            raise
+    else:
+        gens = _enter_wrappers_before_checkout(stmt)
+        conn = stmt.connection = _checkout(backend, stmt, gens, kernel)
+        if server_side and backend.features.supports_server_side_cursors:
+            held = conn
+            source = conn.iterate(stmt, chunk_size)
+        else:
+            try:
+                rows = _fetch_all(conn, stmt)
+            except BaseException as exc:
+                _checkin(backend, alias, conn, kernel, isinstance(exc, _BREAKING))
+                _exit_wrappers(gens, stmt, exc)
+                raise
+            _checkin(backend, alias, conn, kernel, False)
+            source = _chunks(rows, chunk_size)
+    broken = False
+    try:
+        while True:
+            start = perf_counter()
+            try:
+                chunk = next(source, None)
+            except _BREAKING:
+                broken = True
+                raise
+            finally:
+                stmt.duration += perf_counter() - start
+            if chunk is None:
+                break
+            _got_chunk(stmt, chunk)
+            yield chunk
+    except GeneratorExit:  # the consumer stopped early: a normal end
+        _end_stream(stmt, gens, source, backend, held, kernel, None, False)
+        raise
+    except BaseException as exc:
+        _end_stream(stmt, gens, source, backend, held, kernel, exc, broken)
+        raise
+    _end_stream(stmt, gens, source, backend, held, kernel, None, False)
+
+
+def _end_stream(
+    stmt: Statement,
+    gens: _Wrappers,
+    source: Iterator[_Rows],
+    backend: BaseDatabaseWrapper,
+    held: BaseConnection | None,
+    kernel: plugins.Kernel,
+    exc: BaseException | None,
+    broken: bool,
+) -> None:
+    """Close the cursor, give a held connection back, then log and resume the wrappers."""
+    try:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()  # ends the server-side cursor (and the transaction it opened)
+    except Exception as error:
+        broken = broken or isinstance(error, _BREAKING)
+        if exc is None:
+            exc = error
+    finally:
+        if held is not None:
+            _checkin(backend, stmt.alias, held, kernel, broken)
+    _finish_stream(stmt, gens, exc)
+
+
+async def astream(stmt: Statement, chunk_size: int, *, server_side: bool = True) -> AsyncGenerator[_Rows, None]:
+    """Async twin of :func:`stream`.
+
+    Cancellation: a fetch cancelled while it waits is cancelled on the
+    server by the driver; the cursor is closed and the connection given
+    back (shielded, so a second cancellation cannot interrupt the cleanup),
+    the ``CancelledError`` is thrown into the wrappers and propagates.  An
+    abandoned iterator is cleaned up the same way when it is closed
+    (``aclose()``, or the event loop's finaliser after garbage collection).
+    """
+    _start_stream(stmt, chunk_size)
+    alias = stmt.alias
+    kernel = plugins.kernel
+    held: BaseAsyncConnection | None = None
+    backend = connections[alias]
+    source: AsyncIterator[_Rows] | None = None
+    gens: _Wrappers = ()
+    tx = current_transaction(alias)
+    if tx is not None:
+        async with tx.statement_lock():
+            if not tx.closed:  # it may have ended while this task waited its turn
+                conn = stmt.connection = tx.async_connection()
+                gens = _enter_wrappers(stmt) if kernel.statement_wrappers() else ()
+                try:
+                    source = _achunks(await _afetch_all(conn, stmt), chunk_size)
+                except BaseException as exc:
+                    _exit_wrappers(gens, stmt, exc)
+                    raise
+    if source is None:
+        gens = _enter_wrappers_before_checkout(stmt)
+        aconn = stmt.connection = await _acheckout(backend, stmt, gens, kernel)
+        if server_side and backend.features.supports_server_side_cursors:
+            held = aconn
+            source = aconn.iterate(stmt, chunk_size)
+        else:
+            try:
+                rows = await _afetch_all(aconn, stmt)
+            except BaseException as exc:
+                error: BaseException = exc
+                try:
+                    await _acheckin(
+                        backend, alias, aconn, kernel, isinstance(exc, (*_BREAKING, asyncio.CancelledError))
+                    )
+                except asyncio.CancelledError as cancelled:  # the release finished; the cancel wins
+                    error = cancelled
+                _exit_wrappers(gens, stmt, error)
+                raise
+            await _acheckin(backend, alias, aconn, kernel, False)
+            source = _achunks(rows, chunk_size)
+    broken = False
+    try:
+        while True:
+            start = perf_counter()
+            try:
+                chunk = await source.__anext__()
+            except StopAsyncIteration:
+                break
+            except (*_BREAKING, asyncio.CancelledError):
+                broken = True
+                raise
+            finally:
+                stmt.duration += perf_counter() - start
+            _got_chunk(stmt, chunk)
+            yield chunk
+    except GeneratorExit:  # aclose(): the consumer stopped early, a normal end
+        await _aend_stream(stmt, gens, source, backend, held, kernel, None, False)
+        raise
+    except BaseException as exc:
+        await _aend_stream(stmt, gens, source, backend, held, kernel, exc, broken)
+        raise
+    await _aend_stream(stmt, gens, source, backend, held, kernel, None, False)
+
+
+async def _aend_stream(
+    stmt: Statement,
+    gens: _Wrappers,
+    source: AsyncIterator[_Rows],
+    backend: BaseDatabaseWrapper,
+    held: BaseAsyncConnection | None,
+    kernel: plugins.Kernel,
+    exc: BaseException | None,
+    broken: bool,
+) -> None:
+    try:
+        error = await _shielded(_aclose_stream(stmt.alias, source, backend, held, kernel, broken))
+    except asyncio.CancelledError as cancelled:  # cancelled during the cleanup, which finished anyway
+        error = None
+        exc = cancelled
+    if exc is None:
+        exc = error
+    _finish_stream(stmt, gens, exc)
+
+
+async def _aclose_stream(
+    alias: str,
+    source: AsyncIterator[_Rows],
+    backend: BaseDatabaseWrapper,
+    held: BaseAsyncConnection | None,
+    kernel: plugins.Kernel,
+    broken: bool,
+) -> Exception | None:
+    """Close the cursor and give a held connection back; returns what closing raised."""
+    error: Exception | None = None
+    try:
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    except Exception as raised:
+        error = raised
+        broken = broken or isinstance(raised, _BREAKING)
+    if held is not None:
+        try:
+            await backend.arelease(held, broken=broken)
+        finally:
+            kernel.connection_released(alias, held, broken)
+    return error

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dorm import plugins
@@ -723,12 +723,14 @@ class QuerySet(Generic[M]):
     # streaming
     # ------------------------------------------------------------------
 
-    def iterator(self, chunk_size: int = 2000) -> Iterator[M]:
-        """Stream rows without caching them (a server-side cursor where the backend has one)."""
-        guards.check_sync_access(self.model, "iterator")
-        from dorm.db import executor
-        from dorm.transaction import current_transaction
+    def iterator(self, chunk_size: int = 2000) -> Generator[M, None, None]:
+        """Stream rows without caching them (a server-side cursor where the backend has one).
 
+        The statement goes through the executor like any other: wrappers see
+        it once, as a streamed statement (``Statement.streamed``), when the
+        iteration ends or is abandoned.
+        """
+        guards.check_sync_access(self.model, "iterator")
         executor.ensure_sync_allowed("iterator")
         q = self.query
         if q.is_empty:
@@ -736,29 +738,21 @@ class QuerySet(Generic[M]):
         q.apply_default_ordering()
         alias = self.db
         stmt, plan = self._statement(q, alias)
-        backend = connections[alias]
-        if backend.features.supports_server_side_cursors and current_transaction(alias) is None and not self._prefetch:
-            # A server-side cursor needs its connection for the whole iteration.
-            conn = backend.acquire()
-            broken = True
-            try:
-                for chunk in conn.iterate(stmt, chunk_size):
-                    yield from hydrate(plan, chunk, alias)
-                broken = False
-            finally:
-                backend.release(conn, broken=broken)
-            return
-        done = executor.run(stmt, "iterator")
-        rows = done.rows or []
-        for start in range(0, len(rows), chunk_size):
-            objs = hydrate(plan, rows[start : start + chunk_size], alias)
-            if self._prefetch and q.values_select is None:
-                from dorm.models.prefetch import op_prefetch
+        prefetch = self._prefetch
+        # Prefetching runs statements between chunks: the rows are then fetched in one go.
+        chunks = executor.stream(stmt, chunk_size, "iterator", server_side=not prefetch)
+        try:
+            for chunk in chunks:
+                objs = hydrate(plan, chunk, alias)
+                if prefetch and q.values_select is None:
+                    from dorm.models.prefetch import op_prefetch
 
-                drive(op_prefetch(objs, self._prefetch, alias), "iterator")
-            yield from objs
+                    drive(op_prefetch(objs, prefetch, alias), "iterator")
+                yield from objs
+        finally:
+            chunks.close()  # an abandoned iteration gives its connection back now
 
-    async def aiterator(self, chunk_size: int = 2000) -> AsyncIterator[M]:
+    async def aiterator(self, chunk_size: int = 2000) -> AsyncGenerator[M, None]:
         """Async twin of :meth:`iterator`: ``async for obj in qs.aiterator()``."""
         q = self.query
         if q.is_empty:
@@ -766,30 +760,19 @@ class QuerySet(Generic[M]):
         q.apply_default_ordering()
         alias = self.db
         stmt, plan = self._statement(q, alias)
-        from dorm.transaction import current_transaction
+        prefetch = self._prefetch
+        chunks = executor.astream(stmt, chunk_size, server_side=not prefetch)
+        try:
+            async for chunk in chunks:
+                objs = hydrate(plan, chunk, alias)
+                if prefetch and q.values_select is None:
+                    from dorm.models.prefetch import op_prefetch
 
-        backend = connections[alias]
-        if backend.features.supports_server_side_cursors and current_transaction(alias) is None and not self._prefetch:
-            conn = await backend.aacquire()
-            broken = True
-            try:
-                async for chunk in conn.iterate(stmt, chunk_size):
-                    for obj in hydrate(plan, chunk, alias):
-                        yield obj
-                broken = False
-            finally:
-                await backend.arelease(conn, broken=broken)
-            return
-        done = await executor.arun(stmt)
-        rows = done.rows or []
-        for start in range(0, len(rows), chunk_size):
-            objs = hydrate(plan, rows[start : start + chunk_size], alias)
-            if self._prefetch and q.values_select is None:
-                from dorm.models.prefetch import op_prefetch
-
-                await adrive(op_prefetch(objs, self._prefetch, alias))
-            for obj in objs:
-                yield obj
+                    await adrive(op_prefetch(objs, prefetch, alias))
+                for obj in objs:
+                    yield obj
+        finally:
+            await chunks.aclose()  # an abandoned iteration gives its connection back now
 
     # ------------------------------------------------------------------
     # writes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, final
 
 __all__ = ["FETCH_ALL", "FETCH_NONE", "FETCH_ONE", "Statement"]
@@ -34,6 +34,17 @@ class Statement:
     Outcome:
         ``rows`` (list of tuples), ``rowcount``, ``lastrowid``,
         ``duration`` (seconds, set by the core).
+
+    Streamed statements (``QuerySet.iterator()`` / ``aiterator()``) have
+    ``streamed = True``.  Their rows go to the consumer chunk by chunk and
+    are never collected: ``rows`` stays None and ``rowcount`` counts the
+    rows fetched so far (0 when the wrappers start).  The wrappers resume
+    when the iteration ends: normally, with an error, or when the consumer
+    stops early (``break``, ``close()``, garbage collection; that is a normal
+    end, with the rows fetched until then).  ``duration`` is the time spent
+    waiting for the database (the statement and every fetch), not the
+    consumer's time between chunks.  A wrapper that must act during the
+    stream registers a chunk callback with :meth:`add_chunk_callback`.
     """
 
     __slots__ = (
@@ -51,6 +62,8 @@ class Statement:
         "duration",
         "connection",
         "extra",
+        "streamed",
+        "chunk_callbacks",
     )
 
     def __init__(
@@ -82,6 +95,27 @@ class Statement:
         self.connection: Any = None
         #: Free space for plugins (None until one uses it).
         self.extra: dict[str, Any] | None = None
+        #: True for a statement whose rows are streamed to an iterator (see the class docstring).
+        self.streamed = False
+        #: Callbacks of a streamed statement (see :meth:`add_chunk_callback`); None until one is added.
+        self.chunk_callbacks: list[Callable[[Statement], None]] | None = None
+
+    def add_chunk_callback(self, callback: Callable[[Statement], None]) -> None:
+        """Call ``callback(statement)`` after each chunk of rows of a streamed statement is fetched.
+
+        For wrappers (add it before their ``yield``); only streamed statements
+        call them.  ``rowcount`` and ``duration`` are up to date and the chunk
+        has not reached the consumer yet.  A callback that raises stops the
+        stream: the error is thrown into the wrappers like a failed statement,
+        the connection goes back to the pool (not counted as broken) and the
+        consumer gets the error.  Budgets use it to stop at the first chunk
+        past ``max_rows``.
+        """
+        callbacks = self.chunk_callbacks
+        if callbacks is None:
+            self.chunk_callbacks = [callback]
+        else:
+            callbacks.append(callback)
 
     def __repr__(self) -> str:
         return f"<Statement {self.alias}: {self.sql[:80]!r} params={self.params!r}>"
