@@ -44,6 +44,13 @@ class BaseManager(Generic[M]):
     """Managers hand out querysets; subclass and override :meth:`get_queryset` to filter."""
 
     _queryset_class: type[QuerySet[Any]] = QuerySet
+    #: hands out plain querysets (default ``get_queryset`` and queryset class): get()/filter()
+    #: may then skip building one (see dorm.models.express); set per class
+    _plain: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain = cls.get_queryset is BaseManager.get_queryset and cls._queryset_class is QuerySet
 
     def __init__(self) -> None:
         self.model: type[M] = None  # type: ignore[assignment]
@@ -134,7 +141,7 @@ class _ManagerBase(BaseManager[M]):
 
     def get(self, *args: Any, **kwargs: Any) -> M:
         """The one row matching; ``DoesNotExist`` / ``MultipleObjectsReturned`` otherwise."""
-        if not args and type(self).get_queryset is _base_get_queryset and self._queryset_class is QuerySet:
+        if not args and self._plain:
             model = self.model
             if model._meta.async_only:
                 raise guards.sync_access_error(model, "get")
@@ -144,7 +151,7 @@ class _ManagerBase(BaseManager[M]):
         return self.get_queryset().get(*args, **kwargs)
 
     async def aget(self, *args: Any, **kwargs: Any) -> M:
-        if not args and type(self).get_queryset is _base_get_queryset and self._queryset_class is QuerySet:
+        if not args and self._plain:
             found = await express.aget(self.model, self._db, kwargs)
             if found is not express.MISS:
                 return found  # type: ignore[no-any-return]
@@ -152,7 +159,7 @@ class _ManagerBase(BaseManager[M]):
 
     def filter(self, *args: Any, **kwargs: Any) -> QuerySet[M]:
         """Rows matching every condition (``Q`` objects and ``name__lookup=value``)."""
-        if not args and kwargs and type(self).get_queryset is _base_get_queryset and self._queryset_class is QuerySet:
+        if not args and kwargs and self._plain:
             return QuerySet._from_keywords(self.model, self._db, kwargs)
         return self.get_queryset().filter(*args, **kwargs)
 
@@ -219,6 +226,3 @@ class _ManagerBase(BaseManager[M]):
 
 class Manager(_ManagerBase[M], BaseManager.from_queryset(QuerySet)):  # type: ignore[misc]
     """The default manager (``Model.objects``)."""
-
-
-_base_get_queryset = BaseManager.get_queryset

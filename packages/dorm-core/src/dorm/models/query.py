@@ -95,8 +95,14 @@ class QuerySet(Generic[M]):
     @classmethod
     def _from_keywords(cls, model: type[M], using: str | None, kwargs: dict[str, Any]) -> QuerySet[M]:
         """``model``'s rows matching ``kwargs`` (validated now), the Query built only if needed."""
-        if (model, tuple(kwargs)) not in _validated:
+        known = _valid_names.get(model)
+        if known is None:
             _validate_names(model, kwargs)
+        else:
+            for name in kwargs:
+                if name not in known:
+                    _validate_names(model, kwargs)
+                    break
         qs = cls(model, None, using)
         qs._fast_kwargs = kwargs
         return qs
@@ -1059,20 +1065,21 @@ class QuerySet(Generic[M]):
         return await adrive(self._op_explain(format, options))
 
 
-_validated: dict[tuple[Any, tuple[str, ...]], bool] = {}
+#: per model, the filter keyword names already checked (checking builds a probe Query)
+_valid_names: dict[Any, set[str]] = {}
 
 
 def _validate_names(model: Any, kwargs: dict[str, Any]) -> None:
-    """Raise ``FieldError`` for a bad keyword now, as ``filter()`` always does (cached per name set)."""
-    key = (model, tuple(kwargs))
-    if key in _validated:
-        return
+    """Raise ``FieldError`` for a bad keyword now, as ``filter()`` always does (cached per name)."""
+    known = _valid_names.get(model)
+    if known is None:
+        if len(_valid_names) > 4096:  # models made on the fly (tests) must not pile up
+            _valid_names.clear()
+        known = _valid_names[model] = set()
     for name in kwargs:
-        probe = Query(model)
-        probe.setup_and_check(name)
-    if len(_validated) > 4096:
-        _validated.clear()
-    _validated[key] = True
+        if name not in known:
+            Query(model).setup_and_check(name)
+            known.add(name)
 
 
 def _concrete_field(model: Any, name: str, method: str) -> Any:
