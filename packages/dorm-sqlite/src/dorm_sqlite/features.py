@@ -22,6 +22,8 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_returning = _HAS_RETURNING
     # A multi-row INSERT ... RETURNING reports every new primary key.
     can_return_rows_from_bulk_insert = _HAS_RETURNING
+    # An auto key is INTEGER PRIMARY KEY, the rowid's alias: lastrowid is cheaper than RETURNING.
+    lastrowid_is_auto_pk = True
     # INSERT ... ON CONFLICT DO NOTHING / DO UPDATE (upsert, SQLite >= 3.24).
     supports_ignore_conflicts = True
     supports_update_conflicts = True

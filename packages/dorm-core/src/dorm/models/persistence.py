@@ -32,16 +32,19 @@ __all__ = [
 ]
 
 
+_signals: Any = None
+
+
 def _signal(name: str) -> Any:
-    try:
+    """The signal ``name`` when some receiver is connected to it, else None."""
+    global _signals
+    signals = _signals
+    if signals is None:
         from dorm import signals
-    except ImportError:  # pragma: no cover - signals module not present
-        return None
+
+        _signals = signals
     sig = getattr(signals, name, None)
-    if sig is None:
-        return None
-    has = getattr(sig, "has_listeners", None)
-    if has is not None and not has():
+    if sig is None or not sig.has_listeners():
         return None
     return sig
 
@@ -53,10 +56,16 @@ def _send(name: str, sender: Any, **kwargs: Any) -> Op[None]:
         yield SignalCall(sig, sender, kwargs)
 
 
-def _db_default_marker() -> Any:
-    from dorm.models.base import DB_DEFAULT
+_marker: Any = None
 
-    return DB_DEFAULT
+
+def _db_default_marker() -> Any:
+    global _marker
+    if _marker is None:
+        from dorm.models.base import DB_DEFAULT
+
+        _marker = DB_DEFAULT
+    return _marker
 
 
 def _insert_sql(
@@ -194,21 +203,32 @@ def _op_insert(instance: Any, alias: str, wrapper: Any) -> Op[None]:
     pk = meta.pk
     data = instance.__dict__
     marker = _db_default_marker()
-    fields: list[Any] = []
-    values: list[Any] = []
+    fields: list[Any] | tuple[Any, ...]
+    values: list[Any]
     db_defaults: list[Any] = []
-    for f in meta.concrete_fields:
-        if f is pk and data.get(pk.attname) is None and _is_auto(pk):
-            continue
-        value = f.pre_save(instance, True)
-        if value is marker:
-            db_defaults.append(f)
-            continue
-        fields.append(f)
-        values.append(f.get_db_prep_value(value, wrapper))
+    skip_pk = data.get(pk.attname) is None and _is_auto(pk)
+    plain = _plain_insert_fields(meta, skip_pk)
+    if plain is not None:
+        # no field can be left to a database default: the columns are known, build the row in one go
+        fields = plain
+        values = _params_builder(cls, plain)([instance], wrapper)
+    else:
+        fields, values = [], []
+        for f in meta.concrete_fields:
+            if f is pk and skip_pk:
+                continue
+            value = f.pre_save(instance, True)
+            if value is marker:
+                db_defaults.append(f)
+                continue
+            fields.append(f)
+            values.append(f.get_db_prep_value(value, wrapper))
     need_pk = data.get(pk.attname) is None
     returning: tuple[Any, ...] = ()
-    if wrapper.features.supports_returning and (need_pk or db_defaults):
+    features = wrapper.features
+    # only the auto key is needed and the driver's lastrowid is it: no RETURNING (SQLite)
+    key_from_lastrowid = skip_pk and not db_defaults and features.lastrowid_is_auto_pk
+    if features.supports_returning and (need_pk or db_defaults) and not key_from_lastrowid:
         returning = ((pk,) if need_pk else ()) + tuple(db_defaults)
     sql = _insert_sql(wrapper, cls, tuple(fields), 1, returning, ())
     done = yield Statement(alias, sql, values, fetch=FETCH_ALL if returning else FETCH_NONE, model=cls)
@@ -256,6 +276,27 @@ def _writers(fields: Sequence[Any]) -> list[tuple[str, Any, Any]]:
         prep = None if type(prep_field).get_db_prep_value is base_prep else prep_field.get_db_prep_value
         out.append((f.attname, pre, prep))
     return out
+
+
+_plain_fields: dict[tuple[Any, bool], tuple[Any, ...] | None] = {}
+
+
+def _plain_insert_fields(meta: Any, skip_pk: bool) -> tuple[Any, ...] | None:
+    """The INSERT columns of a model none of whose fields has a ``db_default`` (else None)."""
+    key = (meta, skip_pk)
+    try:
+        return _plain_fields[key]
+    except KeyError:
+        pass
+    from dorm.fields.base import NOT_PROVIDED
+
+    fields: tuple[Any, ...] | None = tuple(f for f in meta.concrete_fields if not (skip_pk and f is meta.pk))
+    if any(f.db_default is not NOT_PROVIDED for f in meta.concrete_fields):
+        fields = None
+    if len(_plain_fields) > 4096:  # models made on the fly (tests) must not pile up
+        _plain_fields.clear()
+    _plain_fields[key] = fields
+    return fields
 
 
 _ParamsBuilder = Callable[[list[Any], Any], list[Any]]

@@ -23,6 +23,9 @@ class BaseDatabaseFeatures:
     supports_returning = False
     # A multi-row INSERT ... RETURNING gives back the primary keys of every row.
     can_return_rows_from_bulk_insert = False
+    # The driver's lastrowid after a one-row INSERT is the new auto primary key (SQLite's
+    # rowid alias): a save() that needs only the key reads it instead of RETURNING it.
+    lastrowid_is_auto_pk = False
     # INSERT ... ON CONFLICT DO NOTHING (bulk_create(ignore_conflicts=True)).
     supports_ignore_conflicts = True
     # INSERT ... ON CONFLICT (...) DO UPDATE (bulk_create(update_conflicts=True)).
