@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from dorm.exceptions import FieldError
 from dorm.expressions import Expression, Q, Star
+from dorm.fields.numeric import FloatField
 from dorm.functions import Func
 
 if TYPE_CHECKING:
@@ -83,13 +84,18 @@ class Sum(Aggregate):
 
 
 class Avg(Aggregate):
+    """The mean: a ``float``, or a ``Decimal`` over a ``DecimalField``."""
+
     __slots__ = ()
     function = "AVG"
 
     def infer_output_field(self) -> Any:
-        from dorm.fields import FloatField
+        from dorm.fields import DecimalField
 
-        return FloatField()
+        for source in self.source_expressions:
+            if isinstance(source.output_field, DecimalField):
+                return source.output_field
+        return _float_result()
 
 
 class Min(Aggregate):
@@ -100,3 +106,22 @@ class Min(Aggregate):
 class Max(Aggregate):
     __slots__ = ()
     function = "MAX"
+
+
+class _FloatResult(FloatField[Any]):
+    """A ``FloatField`` whose values come back as ``float`` on every backend.
+
+    ``AVG()`` of an integer column is ``numeric`` on PostgreSQL (psycopg gives
+    a ``Decimal``) and a double on SQLite; the converter makes both a float.
+    """
+
+    def get_db_converter(self, wrapper: Any) -> Any:
+        return _to_float
+
+
+def _float_result() -> Any:
+    return _FloatResult()
+
+
+def _to_float(value: Any) -> Any:
+    return value if value is None or type(value) is float else float(value)

@@ -670,9 +670,7 @@ class QuerySet(Generic[M]):
             subset: QuerySet[M] = QuerySet(self.model, using=self._db).filter(pk__in=self.values("pk"))
             return (yield from subset._op_aggregate(args, kwargs))
         if q.is_sliced or q.distinct or q.combinator or q.has_aggregates():
-            raise NotSupportedError(
-                "aggregate() over a sliced, distinct, combined or annotated-aggregate queryset is not supported."
-            )
+            return (yield from self._op_aggregate_derived(q, kwargs))
         q.clear_ordering()
         q.select_related = None
         exprs: dict[str, Expression] = {}
@@ -694,6 +692,30 @@ class QuerySet(Generic[M]):
         done = yield stmt
         rows = hydrate(plan, done.rows or [], stmt.alias)
         return rows[0] if rows else {name: None for name in exprs}
+
+    def _op_aggregate_derived(self, q: Query, aggregates: dict[str, Any]) -> Op[dict[str, Any]]:
+        """Aggregates over this queryset's result rows, run as a derived table (see dorm.sql.derived)."""
+        from dorm.sql.derived import wrap_aggregates
+
+        for name in aggregates:
+            if not name.isidentifier() or name.startswith("_"):
+                raise FieldError(f"Invalid aggregate name {name!r}: use an identifier not starting with '_'.")
+        if not q.is_sliced:
+            q.clear_ordering()
+        q.select_related = None
+        if q.is_empty:
+            return {name: None for name in aggregates}
+        alias = self.db
+        stmt, _plan = self._statement(q, alias)
+        stmt.sql, stmt.params, outputs = wrap_aggregates(
+            stmt.sql, list(stmt.params or ()), q, aggregates, connections[alias]
+        )
+        done = yield stmt
+        row = done.rows[0] if done.rows else (None,) * len(outputs)
+        return {
+            name: value if convert is None or value is None else convert(value)
+            for (name, convert), value in zip(outputs, row, strict=True)
+        }
 
     def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Aggregate over the whole queryset: ``aggregate(total=Sum("price"))`` -> ``{"total": ...}``."""
