@@ -91,7 +91,9 @@ PACKAGES: dict[str, Package] = {
         test_requires=("dorm-sqlite", "dorm-postgres", "dorm-resilience"),
         test_deps=("pytest-xdist>=3",),
     ),
-    "djanorm-mypy": Package("packages/djanorm-mypy", "djanorm_mypy", requires=("dorm-core",)),
+    "djanorm-mypy": Package(
+        "packages/djanorm-mypy", "djanorm_mypy", requires=("dorm-core",), test_requires=("dorm-tenancy",)
+    ),  # a golden case checks dorm-tenancy's typed managers
     # The meta-distribution; its tests (tests/ at the root) check the packaging itself.
     "djanorm": Package(".", None, requires=("dorm-core", "dorm-sqlite"), test_deps=("nox",)),
 }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import dorm
 from dorm.models.manager import Manager
 from dorm.models.query import QuerySet
+
+M = TypeVar("M", bound=dorm.Model)
 
 __all__ = ["UNSCOPED_TAG", "TenantModel", "UnscopedManager", "tenant_models"]
 
@@ -16,7 +18,7 @@ UNSCOPED_TAG = "dorm_tenancy.unscoped"
 _subclasses: list[type[Any]] = []
 
 
-class UnscopedManager(Manager[Any]):
+class UnscopedManager(Manager[M]):
     """``Model.unscoped``: explicit cross-tenant access; its querysets skip the tenant filter.
 
     The whole statement is unscoped, subqueries included.  Writes through it
@@ -24,11 +26,21 @@ class UnscopedManager(Manager[Any]):
     active tenant (they are stamped with it).
     """
 
-    def get_queryset(self) -> QuerySet[Any]:
+    def get_queryset(self) -> QuerySet[M]:
         qs = super().get_queryset()
         query = qs.query
         query.tags = query.tags | {UNSCOPED_TAG}
         return qs
+
+
+if TYPE_CHECKING:
+    _T = TypeVar("_T", bound="TenantModel")
+
+    class _ManagerOf:
+        def __get__(self, instance: None, owner: type[_T]) -> Manager[_T]: ...
+
+    class _UnscopedOf:
+        def __get__(self, instance: None, owner: type[_T]) -> UnscopedManager[_T]: ...
 
 
 class TenantModel(dorm.Model):
@@ -44,8 +56,12 @@ class TenantModel(dorm.Model):
 
     tenant_id = dorm.BigIntegerField(db_index=True)
 
-    objects = Manager()
-    unscoped = UnscopedManager()
+    if TYPE_CHECKING:  # per subclass for type checkers: Invoice.objects is a Manager[Invoice]
+        objects: ClassVar[_ManagerOf]
+        unscoped: ClassVar[_UnscopedOf]
+    else:
+        objects = Manager()
+        unscoped = UnscopedManager()
 
     class Meta:
         abstract = True
