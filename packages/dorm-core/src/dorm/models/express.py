@@ -152,16 +152,10 @@ def update(model: Any, using: str | None, where: dict[str, Any], values: dict[st
 
 async def aget(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
     """Async twin of :func:`get`."""
-    if not kwargs or not plugins.kernel.express_lane(model):
+    ready = _ready(GET, model, using, kwargs) if kwargs else None
+    if ready is None:
         return MISS
-    for value in kwargs.values():
-        if type(value) not in SCALARS:
-            return MISS
-    alias = using or (DEFAULT_DB_ALIAS if router.unrouted else router.db_for_read(model))
-    backend = connections[alias]
-    shape = _cached(backend, GET, model, kwargs, None)
-    if shape is None:
-        return MISS
+    alias, shape = ready
     done = await executor.arun(Statement(alias, shape.sql, shape.params(kwargs), model=model))
     rows = done.rows or []
     if len(rows) == 1:
@@ -171,16 +165,10 @@ async def aget(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
 
 async def acount(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
     """Async twin of :func:`count`."""
-    if not plugins.kernel.express_lane(model):
+    ready = _ready(COUNT, model, using, kwargs)
+    if ready is None:
         return MISS
-    for value in kwargs.values():
-        if type(value) not in SCALARS:
-            return MISS
-    alias = using or (DEFAULT_DB_ALIAS if router.unrouted else router.db_for_read(model))
-    backend = connections[alias]
-    shape = _cached(backend, COUNT, model, kwargs, None)
-    if shape is None:
-        return MISS
+    alias, shape = ready
     rows = (await executor.arun(Statement(alias, shape.sql, shape.params(kwargs), model=model))).rows
     return int(rows[0][0]) if rows else 0
 
@@ -209,22 +197,15 @@ def get_error(model: Any, num: int) -> Exception:
 
 
 def _update_statement(model: Any, using: str | None, where: dict[str, Any], values: dict[str, Any]) -> Statement | None:
-    if not where or not values or not plugins.kernel.express_lane(model):
+    if not where or not values:
         return None
-    for value in where.values():
-        if type(value) not in SCALARS:
-            return None
     for value in values.values():
         if value is not None and type(value) not in SCALARS:
             return None
-    alias = using or (DEFAULT_DB_ALIAS if router.unrouted else router.db_for_write(model))
-    backend = connections[alias]
-    key = (UPDATE, model, tuple(where), tuple(values))
-    shape = backend.compile_cache.get(key)
-    if shape is None:
-        shape = _shape(backend, UPDATE, model, where, values)
-    if shape is False:
+    ready = _ready(UPDATE, model, using, where, values)
+    if ready is None:
         return None
+    alias, shape = ready
     params = []
     for name, bind in shape.set_binders:
         params.append(bind(values[name]))
@@ -233,11 +214,32 @@ def _update_statement(model: Any, using: str | None, where: dict[str, Any], valu
     return Statement(alias, shape.sql, params, fetch=FETCH_NONE, model=model)
 
 
-def _cached(backend: Any, kind: str, model: Any, kwargs: dict[str, Any], values: Any) -> ExpressShape | None:
-    shape = backend.compile_cache.get((kind, model, tuple(kwargs)))
+def _ready(
+    kind: str, model: Any, using: str | None, where: dict[str, Any], values: dict[str, Any] | None = None
+) -> tuple[str, ExpressShape] | None:
+    """``(alias, shape)`` when the lane applies to this call, else None.
+
+    (:func:`get` and :func:`count`, the hottest calls, inline these steps.)
+    """
+    if not plugins.kernel.express_lane(model):
+        return None
+    for value in where.values():
+        if type(value) not in SCALARS:
+            return None
+    if using is not None:
+        alias = using
+    elif router.unrouted:
+        alias = DEFAULT_DB_ALIAS
+    else:
+        alias = router.db_for_write(model) if kind == UPDATE else router.db_for_read(model)
+    backend = connections[alias]
+    key: tuple[Any, ...] = (kind, model, tuple(where))
+    if values is not None:
+        key += (tuple(values),)
+    shape = backend.compile_cache.get(key)
     if shape is None:
-        shape = _shape(backend, kind, model, kwargs, values)
-    return shape or None
+        shape = _shape(backend, kind, model, where, values)
+    return (alias, shape) if shape else None
 
 
 def _shape(backend: Any, kind: str, model: Any, where: dict[str, Any], values: dict[str, Any] | None) -> Any:
