@@ -211,6 +211,8 @@ async def test_checkout_beyond_max_pool_size_raises_pool_timeout(small_pool: Non
 
 async def test_waiters_get_connections_as_they_come_back(small_pool: None) -> None:
     """Many more tasks than connections: they queue and all finish."""
+    # the fixture's 0.2 s timeout is for the timeout test; a loaded CI machine may queue longer here
+    dorm.configure(DATABASES={"default": {**settings.database("default"), "POOL_TIMEOUT": 10.0}})
     conn = dorm.get_connection()
     await conn.aexecute_script("CREATE TABLE t (x INTEGER)")
 
