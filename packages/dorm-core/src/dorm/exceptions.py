@@ -73,7 +73,9 @@ class MissingPluginError(ImportError):
         self.extra = extra
         super().__init__(
             f"{name!r} is provided by the {distribution} plugin, which is not installed. "
-            f"Install it with: pip install 'djanorm[{extra}]'"
+            f"Install it with: pip install 'djanorm[{extra}]' "
+            f"(from a checkout of djanorm, not the unrelated 'djanorm' on PyPI: add ./packages/{distribution} "
+            "to the one pip install of the package paths)"
         )
 
 

@@ -379,8 +379,9 @@ def _install_hint(engine: str) -> str:
     dist, extra = known
     install = f"pip install 'djanorm[{extra}]'" if extra else "pip install djanorm"
     return (
-        f"ENGINE {engine!r} requires the {dist} distribution: {install}. "
-        "If it is already installed, check the active virtualenv with `dorm --version` "
+        f"ENGINE {engine!r} requires the {dist} distribution: {install} "
+        f"(from a checkout of djanorm, not the unrelated 'djanorm' on PyPI: add ./packages/{dist} "
+        "to the one pip install of the package paths). If it is already installed, check the active virtualenv with `dorm --version` "
         "(it lists every installed djanorm distribution) and call dorm.reset_backend_cache()."
     )
 

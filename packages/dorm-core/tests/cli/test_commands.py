@@ -45,6 +45,30 @@ def test_no_settings_is_a_clean_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "DATABASES is not configured" in result.stderr and "DORM_SETTINGS_MODULE" in result.stderr
     assert "Traceback" not in result.stderr
+    # the line carries the exception name, as in the seed's heading and a traceback's last line
+    assert result.stderr.startswith("Error: ImproperlyConfigured: DATABASES is not configured")
+
+
+def test_dorm_errors_are_named_command_errors_are_not(sqlite_project: Project) -> None:
+    project = sqlite_project
+    project.write_models(MODELS)
+    project.run("makemigrations")
+    alias = project.run("migrate", "--database", "replica", check=1)
+    assert alias.stderr.startswith("Error: ImproperlyConfigured: Database alias 'replica' not found")
+    usage = project.run("showmigrations", "shop", check=1)  # a usage error of the command: no class name
+    assert usage.stderr.startswith("Error: No installed app with label 'shop'")
+
+
+def test_settings_flag_before_the_command(sqlite_project: Project) -> None:
+    project = sqlite_project
+    project.write_models(MODELS)
+    (project.root / "settings.py").rename(project.root / "prod_settings.py")
+    project.run("--settings=prod_settings", "makemigrations")
+    project.run("--settings", "prod_settings", "migrate")
+    assert "[X] 0001_initial" in project.run("--settings=prod_settings", "showmigrations").stdout
+    # after the command still works, and wins when both are given
+    missing = project.run("--settings=prod_settings", "showmigrations", "--settings=nope_settings", check=1)
+    assert "nope_settings" in missing.stderr
 
 
 def test_settings_flag_selects_the_module(sqlite_project: Project) -> None:
@@ -89,6 +113,35 @@ def test_inspectdb_generates_importable_models(project: Project) -> None:
     assert "name = dorm.CharField(max_length=100)" in source
     assert "dorm_migrations" not in source
     compile(source, "inspected.py", "exec")
+
+
+def test_inspectdb_names_the_reverse_side_of_two_keys_to_one_table(project: Project) -> None:
+    project.write_models(
+        """
+class Depot(dorm.Model):
+    name = dorm.CharField(max_length=100)
+
+
+class Shipment(dorm.Model):
+    origin = dorm.ForeignKey(Depot, on_delete=dorm.CASCADE, related_name="departures")
+    destination = dorm.ForeignKey(Depot, on_delete=dorm.CASCADE, related_name="arrivals")
+    note = dorm.ForeignKey("Note", on_delete=dorm.CASCADE, null=True)
+
+
+class Note(dorm.Model):
+    text = dorm.TextField()
+"""
+    )
+    project.run("makemigrations")
+    project.run("migrate")
+    source = project.run("inspectdb").stdout
+    assert "related_name='blogshipment_origin_set'" in source
+    assert "related_name='blogshipment_destination_set'" in source
+    assert 'note = dorm.ForeignKey("BlogNote", on_delete=dorm.DO_NOTHING, null=True)' in source  # the only one
+    (project.root / "inspected.py").write_text(source)
+    # the generated module defines its models without a reverse-accessor clash
+    shown = project.run("shell", "-c", "import inspected; print(sorted(vars(inspected.BlogDepot)))").stdout
+    assert "blogshipment_origin_set" in shown and "blogshipment_destination_set" in shown
 
 
 def test_shell_command_runs_code_with_models(sqlite_project: Project) -> None:

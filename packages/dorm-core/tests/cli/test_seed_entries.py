@@ -134,6 +134,21 @@ def test_rollback_through_runpython_without_reverse_code_is_refused(project: Pro
     assert "[X] 0001_initial" in shown and "[X] 0002_labels" in shown
 
 
+def test_faked_rollback_through_runpython_without_reverse_code_only_records(sqlite_project: Project) -> None:
+    # --fake runs nothing, so there is nothing irreversible to refuse: only the record goes.
+    project = sqlite_project
+    project.write_models(MODELS)
+    project.run("makemigrations")
+    _write_migration(project, "0002_labels.py", IRREVERSIBLE.format(reverse=""))
+    project.run("migrate")
+    before = project.tables()
+    result = project.run("migrate", "blog", "0001", "--fake")
+    assert "Unapply blog.0002_labels... FAKED" in result.stdout
+    assert project.tables() == before  # blog_label is still there: nothing ran
+    shown = project.run("showmigrations").stdout
+    assert "[X] 0001_initial" in shown and "[ ] 0002_labels" in shown
+
+
 ORM_DATA_MIGRATION = """
 from dorm import migrations
 

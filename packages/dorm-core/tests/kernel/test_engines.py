@@ -25,6 +25,7 @@ def test_duckdb_without_dorm_duckdb_names_the_extra(entry_points: dict[str, list
     message = str(info.value)
     assert message.startswith("Unsupported database engine: 'duckdb'")
     assert "pip install 'djanorm[duckdb]'" in message
+    assert "./packages/dorm-duckdb" in message and "unrelated 'djanorm' on PyPI" in message
     assert "reset_backend_cache()" in message
 
 

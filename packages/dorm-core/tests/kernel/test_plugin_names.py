@@ -71,6 +71,8 @@ def test_budget_without_the_plugin_names_the_extra(kernel: plugins.Kernel) -> No
     message = str(info.value)
     assert RESILIENCE_HINT in message and "dorm-resilience" in message and "'budget'" in message
     assert isinstance(info.value, ImportError)
+    # the unrelated 'djanorm' on PyPI is not this project: say how to install from the checkout
+    assert "./packages/dorm-resilience" in message and "unrelated 'djanorm' on PyPI" in message
 
 
 def test_from_dorm_import_budget_keeps_the_message(kernel: plugins.Kernel) -> None:

@@ -133,6 +133,62 @@ def test_explicit_through() -> None:
     assert [f.name for f in field.m2m_fields()] == ["club", "person"]
 
 
+def test_two_relations_with_one_reverse_accessor_are_refused() -> None:
+    # Without the check the second FK silently took publisher.shipment_set over from the first.
+    class Depot(dorm.Model):
+        class Meta:
+            app_label = "clashtests"
+
+    with pytest.raises(dorm.ImproperlyConfigured) as caught:
+
+        class Shipment(dorm.Model):
+            origin = dorm.ForeignKey(Depot, on_delete=dorm.CASCADE)
+            destination = dorm.ForeignKey(Depot, on_delete=dorm.CASCADE)
+
+            class Meta:
+                app_label = "clashtests"
+
+    message = str(caught.value)
+    assert "Depot.shipment_set" in message and "Shipment.destination" in message and "Shipment.origin" in message
+    assert "related_name" in message
+    dorm.models.apps.all_models.pop("clashtests", None)
+
+
+def test_related_name_resolves_the_clash_and_redefinition_is_not_one() -> None:
+    def define() -> tuple[type[dorm.Model], type[dorm.Model]]:
+        class Hub(dorm.Model):
+            class Meta:
+                app_label = "clashtests2"
+
+        class Route(dorm.Model):
+            origin = dorm.ForeignKey(Hub, on_delete=dorm.CASCADE)
+            destination = dorm.ForeignKey(Hub, on_delete=dorm.CASCADE, related_name="arrivals")
+
+            class Meta:
+                app_label = "clashtests2"
+
+        return Hub, Route
+
+    hub, route = define()
+    assert hub.route_set.rel.field is route._meta.get_field("origin")  # type: ignore[attr-defined]
+    assert hub.arrivals.rel.field is route._meta.get_field("destination")  # type: ignore[attr-defined]
+    dorm.models.apps.all_models.pop("clashtests2", None)
+
+
+def test_self_m2m_without_related_name_leaves_the_reverse_accessor_to_the_fk() -> None:
+    # Valid in Django (a symmetrical M2M to self has no reverse accessor): it must not be refused,
+    # and node.node_set must stay the reverse of the foreign key.
+    class Node(dorm.Model):
+        parent = dorm.ForeignKey("self", on_delete=dorm.CASCADE, null=True)
+        links = dorm.ManyToManyField("self")
+
+        class Meta:
+            app_label = "clashtests3"
+
+    assert Node.node_set.rel.field is Node._meta.get_field("parent")  # type: ignore[attr-defined]
+    dorm.models.apps.all_models.pop("clashtests3", None)
+
+
 def test_forward_assignment_checks_type() -> None:
     novel = Novel(title="x")
     with pytest.raises(dorm.ValidationError, match='"Novel.writer" must be a "Writer" instance'):

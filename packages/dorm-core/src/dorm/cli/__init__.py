@@ -93,6 +93,12 @@ def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
         prog="dorm", description="djanorm command line: migrations, schema checks, shells."
     )
     parser.add_argument("--version", action=_VersionAction)
+    parser.add_argument(  # `dorm --settings=x migrate` as well as `dorm migrate --settings=x`
+        "--settings",
+        dest="global_settings",
+        metavar="MODULE",
+        help="settings module for the command (see <command> -h)",
+    )
     common = _common()
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     for command in commands:
@@ -134,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbosity = int(getattr(args, "verbosity", 1))
     _configure_logging(verbosity)
     try:
-        setup_settings(getattr(args, "settings", None))
+        setup_settings(getattr(args, "settings", None) or getattr(args, "global_settings", None))
         return int(command.handle(args) or 0)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
@@ -144,8 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if getattr(args, "traceback", False) or verbosity >= 3:
             traceback.print_exc()
-        if isinstance(exc, DormError):
+        if isinstance(exc, CommandError):  # a usage error of the command itself: the message says it all
             print(f"Error: {exc}", file=sys.stderr)
+        elif isinstance(exc, DormError):  # named like the traceback line users search for
+            print(f"Error: {type(exc).__name__}: {exc}", file=sys.stderr)
         else:  # not one of ours: name the type, and say how to see where it came from
             print(f"Error: {type(exc).__name__}: {exc} (run again with --traceback to see where)", file=sys.stderr)
         return 1

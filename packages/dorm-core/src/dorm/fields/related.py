@@ -273,8 +273,10 @@ class RelatedField(Field[_T]):
         self.contribute_to_related_class(target, self.remote_field)
 
     def contribute_to_related_class(self, target: type[Model], rel: ForeignObjectRel) -> None:
-        target._meta.add_related_object(rel)
         accessor = rel.get_accessor_name()
+        if accessor is not None and not _check_accessor_clash(target, accessor, rel):
+            accessor = None  # a self-referential M2M yields its reverse accessor (see _check_accessor_clash)
+        target._meta.add_related_object(rel)
         if accessor is None:
             return
         from dorm.models import related_descriptors as rd
@@ -288,6 +290,42 @@ class RelatedField(Field[_T]):
             descriptor = rd.ReverseManyToOneDescriptor(rel)
         type.__setattr__(target, accessor, descriptor)
         target._meta.add_reverse_setter(accessor, descriptor)
+
+
+def _check_accessor_clash(target: type[Model], accessor: str, rel: ForeignObjectRel) -> bool:
+    """Two relations may not share one reverse accessor on their target (the second would silently win).
+
+    Returns whether ``rel`` should install its accessor.  The one tolerated
+    overlap is a ``ManyToManyField("self")`` without ``related_name`` (Django
+    gives it no reverse accessor at all, so models like ``parent =
+    ForeignKey("self")`` + ``links = ManyToManyField("self")`` are valid
+    there): the other relation keeps the accessor.
+    """
+    existing = target.__dict__.get(accessor)
+    other = getattr(existing, "rel", None)
+    if not isinstance(other, ForeignObjectRel) or other is rel:
+        return True
+    mine, theirs = rel.field, other.field
+
+    def origin(field: RelatedField[Any]) -> tuple[str, str, str]:
+        return (field.model._meta.app_label, field.model._meta.model_name, field.name)
+
+    def self_m2m(r: ForeignObjectRel) -> bool:
+        return bool(r.many_to_many) and not r.related_name and r.field.model is target
+
+    if origin(mine) == origin(theirs):
+        return True  # the same model defined again (a reload, a test): the new relation replaces the old one
+    if self_m2m(rel):
+        return False
+    if self_m2m(other):
+        return True
+    raise ImproperlyConfigured(
+        f"Reverse accessor {target.__name__}.{accessor} for {mine.model.__name__}.{mine.name} clashes with the one "
+        f"for {theirs.model.__name__}.{theirs.name}: both relations point at {target.__name__} and would get the same "
+        f"reverse accessor and query name. Give one of them a related_name, e.g. "
+        f"{mine.name} = {type(mine).__name__}(..., related_name='{mine.model._meta.model_name}_{mine.name}_set'), "
+        "or related_name='+' if it needs no reverse side."
+    )
 
 
 def _target_repr(to: Any) -> str:

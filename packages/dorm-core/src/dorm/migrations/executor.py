@@ -179,8 +179,13 @@ class MigrationExecutor:
     # -- running ----------------------------------------------------------------------
 
     def migrate(self, plan: list[PlanStep], *, fake: bool = False) -> None:
-        """Run ``plan``; then raise for numbering conflicts that were refused."""
-        self.check_reversible(plan)
+        """Run ``plan``; then raise for numbering conflicts that were refused.
+
+        ``fake`` only records (un)applied migrations, so an irreversible step
+        does not stop a faked rollback: nothing of it runs.
+        """
+        if not fake:
+            self.check_reversible(plan)
         lock_conn: BaseConnection | None = None
         if self.wrapper.features.supports_migration_lock:
             lock_conn = self.wrapper.acquire()

@@ -46,6 +46,7 @@ class InspectDbCommand(Command):
             self.write(f"class {_class_name(table)}(dorm.Model):")
             relations = introspection.get_relations(table)
             columns = introspection.get_table_description(table)
+            targets = [target for target, _ in relations.values()]
             for column in columns:
                 if column.primary_key and column.name == "id" and "int" in column.type:
                     continue
@@ -59,6 +60,8 @@ class InspectDbCommand(Command):
                     call = f'dorm.ForeignKey("{target_cls}", on_delete=dorm.DO_NOTHING'
                     if column.name != f"{attr}_id":
                         kwargs["db_column"] = column.name
+                    if targets.count(target) > 1:  # one reverse accessor per relation, or the model is refused
+                        kwargs["related_name"] = f"{_class_name(table).lower()}_{attr}_set"
                 else:
                     cls, kwargs = introspection.field_class_for(column.type)
                     call = f"dorm.{cls}("
