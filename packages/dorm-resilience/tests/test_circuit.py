@@ -266,8 +266,20 @@ def test_defaults() -> None:
         5,
         30.0,
         1,
-        (dorm.OperationalError,),
+        (dorm.OperationalError, OSError),
     )
+
+
+@pytest.mark.parametrize("exc", [ConnectionError("refused"), TimeoutError("read timed out"), OSError("reset")])
+def test_network_errors_count_by_default(clock: FakeClock, exc: OSError) -> None:
+    # "with cb:" around an HTTP call: its connection failures trip the breaker without configuring expected=
+    cb = CircuitBreaker("http", failure_threshold=2, clock=clock)
+    fail(cb, exc)
+    fail(cb, exc)
+    assert cb.state == "open"
+    with pytest.raises(dorm.CircuitOpenError, match="^Circuit 'http' is OPEN"):
+        with cb:
+            pass
 
 
 @pytest.mark.parametrize(

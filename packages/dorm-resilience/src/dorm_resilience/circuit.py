@@ -96,6 +96,12 @@ def _never_a_failure(exc: BaseException) -> bool:
     return isinstance(exc, BudgetExceeded) and not isinstance(exc.__cause__, QueryCanceledError)
 
 
+# What a downstream failing looks like by default: the database's OperationalError (lost
+# connection, refused checkout, statement timeout) and OSError, which covers the network errors
+# of any other protected call (ConnectionError, TimeoutError, socket errors, requests' errors).
+DEFAULT_EXPECTED: Final[tuple[type[BaseException], ...]] = (OperationalError, OSError)
+
+
 class CircuitBreaker:
     """A circuit breaker; thread- and task-safe.  Usually built by :func:`circuit_breaker`.
 
@@ -113,7 +119,7 @@ class CircuitBreaker:
         failure_threshold: int = 5,
         cooldown: float = 30.0,
         success_threshold: int = 1,
-        expected: tuple[type[BaseException], ...] = (OperationalError,),
+        expected: tuple[type[BaseException], ...] = DEFAULT_EXPECTED,
         *,
         clock: Clock = time.monotonic,
     ) -> None:
@@ -363,7 +369,7 @@ def circuit_breaker(
     """The process-wide breaker called ``name``, created on first use.
 
     Defaults: ``failure_threshold=5``, ``cooldown=30.0`` seconds,
-    ``success_threshold=1``, ``expected=(dorm.OperationalError,)``.  The first
+    ``success_threshold=1``, ``expected=(dorm.OperationalError, OSError)``.  The first
     call for a name fixes its configuration; a later call with different
     parameters returns the same breaker unchanged and logs a WARNING.
     """
