@@ -81,8 +81,13 @@ def test_makemigrations_takes_the_next_free_number_even_with_a_collision(sqlite_
             "from dorm import migrations\n\nclass Migration(migrations.Migration):\n    dependencies = [('blog', '0001_initial')]\n",
         )
     project.write_models(MODELS + "    extra = dorm.IntegerField(null=True)\n")
-    made = project.run("makemigrations", "--name", "extra").stdout
-    assert "0003_extra.py" in made
+    made = project.run("makemigrations", "--name", "extra")
+    assert "0003_extra.py" in made.stdout
+    # and says that the refused file's operations were not counted, and to delete it
+    assert "note: 0002_b.py in app 'blog' is refused (numbering collision with 0002_a.py)" in made.stderr
+    assert "delete 0002_b.py" in made.stderr
+    (project.app / "migrations" / "0002_b.py").unlink()
+    assert "note:" not in project.run("makemigrations").stderr
 
 
 def _columns(project: Project, table: str) -> set[str]:

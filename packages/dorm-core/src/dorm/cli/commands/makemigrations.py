@@ -48,6 +48,14 @@ class MakeMigrationsCommand(Command):
             if not args.app:
                 raise CommandError("--empty needs an app label: dorm makemigrations <app> --empty")
             changes = {app: [] for app in args.app}
+        for conflict in loader.conflicts:
+            if conflict.app in wanted:
+                print(
+                    f"note: {conflict.refused}.py in app '{conflict.app}' is refused (numbering collision with "
+                    f"{conflict.kept}.py), so its operations are not counted here; once the model changes are in a "
+                    f"migration with a free number, delete {conflict.refused}.py.",
+                    file=self.stderr,
+                )
         if not changes:
             self.write("No changes detected" + (f" in app '{wanted[0]}'" if len(wanted) == 1 else ""))
             return 0
