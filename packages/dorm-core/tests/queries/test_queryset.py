@@ -319,6 +319,9 @@ def test_bare_select_related_warns(alias: str, data: dict[str, Any]) -> None:
     with pytest.warns(SelectRelatedWarning, match="naming the paths|Name the paths"):
         books = list(Book.objects.select_related())
     assert {b.author.name for b in books} == {"Ann", "Bob"}
+    # the suggestion names the model's own foreign keys, nullable ones included
+    with pytest.warns(SelectRelatedWarning, match=r"followed .* of Author \(none\).*select_related\('publisher'\)"):
+        list(Author.objects.select_related())
 
 
 def test_prefetch_related(alias: str, data: dict[str, Any], count_queries: Counter) -> None:

@@ -233,10 +233,12 @@ class QuerySet(Generic[M]):
         qs = self._clone()
         if not fields:
             followed = qs.query.add_select_related(())
+            forward = [f.name for f in self.model._meta.concrete_fields if f.is_relation]
+            example = ", ".join(repr(name) for name in forward) or "'author'"
             warnings.warn(
                 f"select_related() without field names followed every non-null foreign key of "
                 f"{self.model.__name__} ({', '.join(followed) or 'none'}); nullable ones are not followed and "
-                f"will still query per row. Name the paths you need: select_related('author', 'publisher').",
+                f"will still query per row. Name the paths you need: select_related({example}).",
                 SelectRelatedWarning,
                 stacklevel=2,
             )
