@@ -36,7 +36,20 @@ def people(create_tables: Callable[..., None]) -> list[Author]:
 def spy_express(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Names of the express-lane calls that answered (did not return MISS)."""
     taken: list[str] = []
-    for name in ("get", "count", "update", "aget", "acount", "aupdate"):
+    for name in (
+        "get",
+        "count",
+        "update",
+        "exists",
+        "first",
+        "fetch",
+        "aget",
+        "acount",
+        "aupdate",
+        "aexists",
+        "afirst",
+        "afetch",
+    ):
         original = getattr(express, name)
 
         if name.startswith("a"):
@@ -73,6 +86,45 @@ def test_get_count_update_answer_like_the_general_path(people: list[Author], spy
     assert spy_express == ["get", "get", "count", "count", "update", "update"]
     # the general path agrees row for row
     assert sorted(Author.objects.values_list("name", "age")) == sorted([("ann", 31), ("x", None), ("cy", None)])
+
+
+def test_exists_first_and_iteration(people: list[Author], spy_express: list[str]) -> None:
+    ann, bob, cy = people
+    assert Author.objects.filter(age=30).exists() is True
+    assert Author.objects.filter(name="nobody").exists() is False
+    assert Author.objects.all().exists() is True
+    assert Author.objects.filter(age=30).first() == ann  # no Meta.ordering: by pk
+    assert Author.objects.filter(name="nobody").first() is None
+    assert [a.name for a in Author.objects.filter(age=30)] == ["ann", "bob"]
+    everyone = Author.objects.all()
+    assert len(everyone) == 3 and everyone[2].name == "cy"  # one query, cached like any queryset
+    titles = [b.title for b in Book.objects.filter(author_id=ann.pk, pages__gte=20)]
+    assert sorted(titles) == ["b1", "b2"]
+    assert spy_express == ["exists", "exists", "exists", "first", "first", "fetch", "fetch", "fetch"]
+    # loaded instances are complete: relations, saving, state
+    book = Book.objects.filter(title="b0").first()
+    assert book is not None and book.author.name == "ann" and book._state.adding is False
+    book.pages = 999
+    book.save()
+    assert Book.objects.get(pk=book.pk).pages == 999
+
+
+def test_meta_ordering_is_kept(create_tables: Callable[..., None], spy_express: list[str]) -> None:
+    class Ranked(dorm.Model):
+        name = dorm.CharField(max_length=10)
+        rank = dorm.IntegerField()
+
+        class Meta:
+            app_label = "queries_express"
+            ordering = ["-rank", "name"]
+
+    create_tables(Ranked)
+    for name, rank in [("a", 1), ("b", 3), ("c", 3), ("d", 2)]:
+        Ranked.objects.create(name=name, rank=rank)
+    assert [r.name for r in Ranked.objects.all()] == ["b", "c", "d", "a"]
+    assert Ranked.objects.first().name == "b"  # type: ignore[union-attr]
+    assert Ranked.objects.filter(rank__lt=3).first().name == "d"  # type: ignore[union-attr]
+    assert spy_express == ["fetch", "first", "first"]
 
 
 def test_errors_are_the_general_path_errors(people: list[Author], spy_express: list[str]) -> None:
@@ -151,6 +203,11 @@ def test_read_only_and_async_only_guards_still_apply(people: list[Author]) -> No
 
 
 async def test_async_twins(people: list[Author], spy_express: list[str]) -> None:
+    assert await Author.objects.filter(age=30).aexists()
+    assert (await Author.objects.filter(age=30).afirst()).name == "ann"  # type: ignore[union-attr]
+    assert [a.name async for a in Author.objects.filter(age=30)] == ["ann", "bob"]
+    assert len(await Author.objects.all()) == 3
+    del spy_express[:]
     assert (await Author.objects.aget(pk=people[1].pk)).name == "bob"
     assert await Book.objects.filter(author_id=people[0].pk).acount() == 3
     assert await Author.objects.filter(pk=people[1].pk).aupdate(age=5) == 1

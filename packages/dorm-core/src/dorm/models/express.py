@@ -1,8 +1,10 @@
 """The express lane: one-table reads and writes by plain keywords, without a Query.
 
 Most of a service's queries are ``Model.objects.get(pk=...)``,
-``filter(owner_id=...).count()`` and ``filter(pk=...).update(status=...)``:
-a few equality-style lookups on one table, with scalar values.  For those
+``filter(owner_id=...)`` iterated, ``.first()``, ``.exists()`` or
+``.count()``, and ``filter(pk=...).update(status=...)``: a few
+equality-style lookups on one table, with scalar values (or none:
+``Model.objects.all()``).  For those
 the general machinery (a ``Query`` tree, its shape key, the compile cache,
 a ``Statement`` through the executor) costs more than the database does.
 
@@ -40,7 +42,22 @@ from dorm.db import executor
 from dorm.db.connections import DEFAULT_DB_ALIAS, connections
 from dorm.db.router import router
 
-__all__ = ["MISS", "ExpressShape", "aget", "count", "acount", "get", "aupdate", "update"]
+__all__ = [
+    "MISS",
+    "ExpressShape",
+    "acount",
+    "aexists",
+    "afetch",
+    "afirst",
+    "aget",
+    "aupdate",
+    "count",
+    "exists",
+    "fetch",
+    "first",
+    "get",
+    "update",
+]
 
 #: returned when the express lane does not apply; the caller takes the general path
 MISS: Final[Any] = object()
@@ -53,6 +70,9 @@ SCALARS: Final = frozenset({int, str, float, bool, Decimal, UUID, dt.date, dt.da
 GET: Final = "get"
 COUNT: Final = "count"
 UPDATE: Final = "update"
+EXISTS: Final = "exists"
+FIRST: Final = "first"
+FETCH: Final = "fetch"
 
 _Binders = tuple[tuple[str, Callable[[Any], Any]], ...]
 
@@ -145,6 +165,35 @@ def update(model: Any, using: str | None, where: dict[str, Any], values: dict[st
     return int(executor.run(stmt, "update").rowcount)
 
 
+def exists(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
+    """``model.objects.filter(**kwargs).exists()``, or :data:`MISS`."""
+    ready = _ready(EXISTS, model, using, kwargs)
+    if ready is None:
+        return MISS
+    alias, backend, shape = ready
+    return bool(executor.fetch_rows(backend, shape.sql, shape.params(kwargs), "exists", model))
+
+
+def first(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
+    """``model.objects.filter(**kwargs).first()`` (the instance or None), or :data:`MISS`."""
+    ready = _ready(FIRST, model, using, kwargs)
+    if ready is None:
+        return MISS
+    alias, backend, shape = ready
+    rows = executor.fetch_rows(backend, shape.sql, shape.params(kwargs), "first", model)
+    return shape.hydrate(rows, alias)[0] if rows else None
+
+
+def fetch(model: Any, using: str | None, kwargs: dict[str, Any], method: str) -> Any:
+    """The instances of ``model.objects.filter(**kwargs)`` (or ``.all()``), or :data:`MISS`."""
+    ready = _ready(FETCH, model, using, kwargs)
+    if ready is None:
+        return MISS
+    alias, backend, shape = ready
+    rows = executor.fetch_rows(backend, shape.sql, shape.params(kwargs), method, model)
+    return shape.hydrate(rows, alias)
+
+
 # --------------------------------------------------------------------------
 # async
 # --------------------------------------------------------------------------
@@ -155,7 +204,7 @@ async def aget(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
     ready = _ready(GET, model, using, kwargs) if kwargs else None
     if ready is None:
         return MISS
-    alias, shape = ready
+    alias, backend, shape = ready
     done = await executor.arun(Statement(alias, shape.sql, shape.params(kwargs), model=model))
     rows = done.rows or []
     if len(rows) == 1:
@@ -168,9 +217,38 @@ async def acount(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
     ready = _ready(COUNT, model, using, kwargs)
     if ready is None:
         return MISS
-    alias, shape = ready
+    alias, backend, shape = ready
     rows = (await executor.arun(Statement(alias, shape.sql, shape.params(kwargs), model=model))).rows
     return int(rows[0][0]) if rows else 0
+
+
+async def aexists(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
+    """Async twin of :func:`exists`."""
+    ready = _ready(EXISTS, model, using, kwargs)
+    if ready is None:
+        return MISS
+    alias, backend, shape = ready
+    return bool((await executor.arun(Statement(alias, shape.sql, shape.params(kwargs), model=model))).rows)
+
+
+async def afirst(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
+    """Async twin of :func:`first`."""
+    ready = _ready(FIRST, model, using, kwargs)
+    if ready is None:
+        return MISS
+    alias, backend, shape = ready
+    rows = (await executor.arun(Statement(alias, shape.sql, shape.params(kwargs), model=model))).rows
+    return shape.hydrate(rows, alias)[0] if rows else None
+
+
+async def afetch(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
+    """Async twin of :func:`fetch`."""
+    ready = _ready(FETCH, model, using, kwargs)
+    if ready is None:
+        return MISS
+    alias, backend, shape = ready
+    rows = (await executor.arun(Statement(alias, shape.sql, shape.params(kwargs), model=model))).rows
+    return shape.hydrate(rows or [], alias)
 
 
 async def aupdate(model: Any, using: str | None, where: dict[str, Any], values: dict[str, Any]) -> Any:
@@ -205,7 +283,7 @@ def _update_statement(model: Any, using: str | None, where: dict[str, Any], valu
     ready = _ready(UPDATE, model, using, where, values)
     if ready is None:
         return None
-    alias, shape = ready
+    alias, backend, shape = ready
     params = []
     for name, bind in shape.set_binders:
         params.append(bind(values[name]))
@@ -216,8 +294,8 @@ def _update_statement(model: Any, using: str | None, where: dict[str, Any], valu
 
 def _ready(
     kind: str, model: Any, using: str | None, where: dict[str, Any], values: dict[str, Any] | None = None
-) -> tuple[str, ExpressShape] | None:
-    """``(alias, shape)`` when the lane applies to this call, else None.
+) -> tuple[str, Any, ExpressShape] | None:
+    """``(alias, backend, shape)`` when the lane applies to this call, else None.
 
     (:func:`get` and :func:`count`, the hottest calls, inline these steps.)
     """
@@ -239,7 +317,7 @@ def _ready(
     shape = backend.compile_cache.get(key)
     if shape is None:
         shape = _shape(backend, kind, model, where, values)
-    return (alias, shape) if shape else None
+    return (alias, backend, shape) if shape else None
 
 
 def _shape(backend: Any, kind: str, model: Any, where: dict[str, Any], values: dict[str, Any] | None) -> Any:
@@ -275,17 +353,29 @@ def _build(backend: Any, kind: str, model: Any, where: dict[str, Any], values: d
             or isinstance(node.rhs, Expression)
         ):
             return False
-    q.clear_ordering()
+    if kind in (FIRST, FETCH):
+        q.apply_default_ordering()  # Meta.ordering, as the general path
+        if kind == FIRST and not q.order_by:
+            q.add_ordering(["pk"])
+        if len(q.alias_map) > 1:  # an ordering across a relation joins: not a one-table shape
+            return False
+    else:
+        q.clear_ordering()
     set_binders: list[tuple[str, Callable[[Any], Any]]] = []
     if kind == GET:
         q.set_limits(None, MAX_GET_RESULTS)
+    elif kind == EXISTS:
+        q.is_exists = True
+        q.set_limits(None, 1)
+    elif kind == FIRST:
+        q.set_limits(None, 1)
     elif kind == COUNT:
         from dorm.aggregates import Count
 
         q.values_select = ("__count",)
         q.select_exprs = {"__count": Count().resolve(q)}
         q.values_kind = "flat"
-    else:
+    elif kind == UPDATE:
         assert values is not None
         from dorm.models.query import _concrete_field
 
@@ -304,7 +394,7 @@ def _build(backend: Any, kind: str, model: Any, where: dict[str, Any], values: d
         return False
     tail = params[len(bound) :]
     make = None
-    if kind == GET:
+    if kind in (GET, FIRST, FETCH):
         hydrate(plan, [], backend.alias)  # generates the plan's hydrator once
         make = plan.hydrator
     return ExpressShape(sql, binders, tail, make, tuple(set_binders))

@@ -394,10 +394,25 @@ class QuerySet(Generic[M]):
     # evaluation
     # ------------------------------------------------------------------
 
+    def _express_ready(self) -> bool:
+        """A fresh ``filter(**kw)`` / ``all()`` queryset, with nothing the express lane does not do."""
+        return (
+            self._query is None
+            and self._result_cache is None
+            and not self._prefetch
+            and self._known_related_objects is None
+            and not self._sticky_write
+        )
+
     def _fetch_all(self, method: str) -> list[Any]:
         cache = self._result_cache
         if cache is None:
             guards.check_sync_access(self.model, method)
+            if self._express_ready():
+                found = express.fetch(self.model, self._db, self._fast_kwargs or {}, method)
+                if found is not MISS:
+                    self._result_cache = found
+                    return found  # type: ignore[no-any-return]
             q = self.query
             if self._prefetch or self._known_related_objects or q.is_empty:
                 cache = drive(self._op_fetch(), method)
@@ -414,6 +429,11 @@ class QuerySet(Generic[M]):
     async def _afetch_all(self) -> list[Any]:
         cache = self._result_cache
         if cache is None:
+            if self._express_ready():
+                found = await express.afetch(self.model, self._db, self._fast_kwargs or {})
+                if found is not MISS:
+                    self._result_cache = found
+                    return found  # type: ignore[no-any-return]
             cache = self._result_cache = await adrive(self._op_fetch())
         return cache
 
@@ -544,9 +564,17 @@ class QuerySet(Generic[M]):
     def first(self) -> M | None:
         """The first row (by the ordering, else by pk), or ``None``."""
         guards.check_sync_access(self.model, "first")
+        if self._express_ready():
+            found = express.first(self.model, self._db, self._fast_kwargs or {})
+            if found is not MISS:
+                return found  # type: ignore[no-any-return]
         return drive(self._op_first(False), "first")
 
     async def afirst(self) -> M | None:
+        if self._express_ready():
+            found = await express.afirst(self.model, self._db, self._fast_kwargs or {})
+            if found is not MISS:
+                return found  # type: ignore[no-any-return]
         return await adrive(self._op_first(False))
 
     def last(self) -> M | None:
@@ -614,9 +642,17 @@ class QuerySet(Generic[M]):
     def exists(self) -> bool:
         """True when at least one row matches (``SELECT 1 ... LIMIT 1``)."""
         guards.check_sync_access(self.model, "exists")
+        if self._express_ready():
+            found = express.exists(self.model, self._db, self._fast_kwargs or {})
+            if found is not MISS:
+                return found  # type: ignore[no-any-return]
         return drive(self._op_exists(), "exists")
 
     async def aexists(self) -> bool:
+        if self._express_ready():
+            found = await express.aexists(self.model, self._db, self._fast_kwargs or {})
+            if found is not MISS:
+                return found  # type: ignore[no-any-return]
         return await adrive(self._op_exists())
 
     def _op_count(self) -> Op[int]:
@@ -646,17 +682,15 @@ class QuerySet(Generic[M]):
         """The number of matching rows (``SELECT COUNT(*)``; the cached length if evaluated)."""
         if self.model._meta.async_only:
             raise guards.sync_access_error(self.model, "count")
-        pending = self._fast_kwargs
-        if pending is not None and self._query is None and self._known_related_objects is None:
-            found = express.count(self.model, self._db, pending)
+        if self._query is None and self._result_cache is None and self._known_related_objects is None:
+            found = express.count(self.model, self._db, self._fast_kwargs or {})
             if found is not MISS:
                 return found  # type: ignore[no-any-return]
         return drive(self._op_count(), "count")
 
     async def acount(self) -> int:
-        pending = self._fast_kwargs
-        if pending is not None and self._query is None and self._known_related_objects is None:
-            found = await express.acount(self.model, self._db, pending)
+        if self._query is None and self._result_cache is None and self._known_related_objects is None:
+            found = await express.acount(self.model, self._db, self._fast_kwargs or {})
             if found is not MISS:
                 return found  # type: ignore[no-any-return]
         return await adrive(self._op_count())
