@@ -109,6 +109,35 @@ def test_exists_first_and_iteration(people: list[Author], spy_express: list[str]
     assert Book.objects.get(pk=book.pk).pages == 999
 
 
+def test_order_by_and_one_slice(people: list[Author], spy_express: list[str]) -> None:
+    assert [a.name for a in Author.objects.order_by("-name")] == ["cy", "bob", "ann"]
+    assert [a.name for a in Author.objects.filter(age=30).order_by("-name")[:1]] == ["bob"]
+    assert [a.name for a in Author.objects.order_by("name")[1:]] == ["bob", "cy"]
+    assert [a.name for a in Author.objects.order_by("name")[1:2]] == ["bob"]
+    assert [a.name for a in Author.objects.filter(age=30).order_by("age", "-name")] == ["bob", "ann"]
+    assert list(Author.objects.order_by("name")[5:]) == []
+    assert spy_express == ["fetch"] * 6
+    del spy_express[:]
+    # what stays on the general path, with the same answers
+    page = Author.objects.order_by("name")[:2]
+    assert page.count() == 2 and page.exists() and page.first().name == "ann"  # type: ignore[union-attr]
+    assert [a.name for a in Author.objects.order_by("name")[1:][:1]] == ["bob"]  # a second slice
+    assert [a.name for a in Author.objects.order_by(dorm.F("name").desc())] == ["cy", "bob", "ann"]
+    assert spy_express == []
+    with pytest.raises(TypeError, match="once it has been sliced"):
+        Author.objects.order_by("name")[:1].filter(age=30)
+    with pytest.raises(TypeError, match="once it has been sliced"):
+        Author.objects.all()[:1].order_by("name")
+    with pytest.raises(dorm.FieldError):
+        Author.objects.order_by("naem")
+
+
+async def test_order_by_and_slice_async(people: list[Author], spy_express: list[str]) -> None:
+    assert [a.name for a in await Author.objects.order_by("-name")[:2]] == ["cy", "bob"]
+    assert [a.name async for a in Author.objects.filter(age=30).order_by("name")[1:]] == ["bob"]
+    assert spy_express == ["afetch", "afetch"]
+
+
 def test_meta_ordering_is_kept(create_tables: Callable[..., None], spy_express: list[str]) -> None:
     class Ranked(dorm.Model):
         name = dorm.CharField(max_length=10)

@@ -243,3 +243,26 @@ def test_keyword_filters_agree_on_every_path(
     assert (first.id if first is not None else None) == (want[0] if want else None)
     if len(want) == 1:
         assert Row.objects.get(**kwargs).id == want[0]
+
+
+@PROFILE
+@given(
+    case=keyword_filters(),
+    order=st.sampled_from([("id",), ("-id",), ("a", "id"), ("-b", "-id"), ("s", "-a", "id")]),
+    start=st.one_of(st.none(), st.integers(0, 30)),
+    stop=st.one_of(st.none(), st.integers(0, 60)),
+)
+def test_ordered_slices_agree_on_every_path(
+    alias: str,
+    rows: list[dict[str, Any]],
+    case: tuple[dict[str, Any], Pred],
+    order: tuple[str, ...],
+    start: int | None,
+    stop: int | None,
+) -> None:
+    """filter(**kw).order_by(...)[start:stop] on the express lane == the same through a Q (general path)."""
+    kwargs, pred = case
+    express_ids = [row.id for row in Row.objects.filter(**kwargs).order_by(*order)[start:stop]]
+    general_ids = [row.id for row in Row.objects.filter(Q(**kwargs)).order_by(*order)[start:stop]]
+    assert express_ids == general_ids
+    assert set(express_ids) <= {r["id"] for r in rows if pred(r)}

@@ -75,15 +75,19 @@ FIRST: Final = "first"
 FETCH: Final = "fetch"
 
 _Binders = tuple[tuple[str, Callable[[Any], Any]], ...]
+#: ``(order_by names or None, slice start, slice stop)`` pending on a fresh queryset
+_Tail = tuple[tuple[str, ...] | None, int | None, int | None]
 
 
 class ExpressShape:
     """One compiled shape: run ``sql`` with ``binders`` applied to the call's keywords."""
 
-    __slots__ = ("sql", "set_binders", "binders", "tail", "hydrate")
+    __slots__ = ("sql", "set_binders", "binders", "tail", "hydrate", "sliceable")
 
     def __init__(self, sql: str, binders: _Binders, tail: list[Any], hydrate: Any, set_binders: _Binders = ()) -> None:
         self.sql = sql
+        #: a fetch whose LIMIT/OFFSET the compiler appends at the end: a slice is added per call
+        self.sliceable = False
         #: an update()'s ``(field name, value -> parameter)``: the SET parameters, first
         self.set_binders = set_binders
         #: ``(keyword, value -> parameter)`` of the WHERE, in parameter order
@@ -118,7 +122,7 @@ def get(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
     backend = connections[alias]
     shape = backend.compile_cache.get((GET, model, tuple(kwargs)))
     if shape is None:
-        shape = _shape(backend, GET, model, kwargs, None)
+        shape = _shape(backend, (GET, model, tuple(kwargs)), GET, model, kwargs)
     if shape is False:
         return MISS
     params = []
@@ -142,7 +146,7 @@ def count(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
     backend = connections[alias]
     shape = backend.compile_cache.get((COUNT, model, tuple(kwargs)))
     if shape is None:
-        shape = _shape(backend, COUNT, model, kwargs, None)
+        shape = _shape(backend, (COUNT, model, tuple(kwargs)), COUNT, model, kwargs)
     if shape is False:
         return MISS
     params = []
@@ -184,13 +188,17 @@ def first(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
     return shape.hydrate(rows, alias)[0] if rows else None
 
 
-def fetch(model: Any, using: str | None, kwargs: dict[str, Any], method: str) -> Any:
-    """The instances of ``model.objects.filter(**kwargs)`` (or ``.all()``), or :data:`MISS`."""
-    ready = _ready(FETCH, model, using, kwargs)
+def fetch(model: Any, using: str | None, kwargs: dict[str, Any], method: str, tail: _Tail | None = None) -> Any:
+    """The instances of ``model.objects.filter(**kwargs)`` (or ``.all()``), with an optional
+    ``order_by(*names)`` and one slice (``tail``), or :data:`MISS`."""
+    ready = _ready(FETCH, model, using, kwargs, order=None if tail is None else tail[0])
     if ready is None:
         return MISS
     alias, backend, shape = ready
-    rows = executor.fetch_rows(backend, shape.sql, shape.params(kwargs), method, model)
+    sql, params = _sliced(backend, shape, kwargs, tail)
+    if sql is None:
+        return MISS
+    rows = executor.fetch_rows(backend, sql, params, method, model)
     return shape.hydrate(rows, alias)
 
 
@@ -241,13 +249,16 @@ async def afirst(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
     return shape.hydrate(rows, alias)[0] if rows else None
 
 
-async def afetch(model: Any, using: str | None, kwargs: dict[str, Any]) -> Any:
+async def afetch(model: Any, using: str | None, kwargs: dict[str, Any], tail: _Tail | None = None) -> Any:
     """Async twin of :func:`fetch`."""
-    ready = _ready(FETCH, model, using, kwargs)
+    ready = _ready(FETCH, model, using, kwargs, order=None if tail is None else tail[0])
     if ready is None:
         return MISS
     alias, backend, shape = ready
-    rows = (await executor.arun(Statement(alias, shape.sql, shape.params(kwargs), model=model))).rows
+    sql, params = _sliced(backend, shape, kwargs, tail)
+    if sql is None:
+        return MISS
+    rows = (await executor.arun(Statement(alias, sql, params, model=model))).rows
     return shape.hydrate(rows or [], alias)
 
 
@@ -292,8 +303,32 @@ def _update_statement(model: Any, using: str | None, where: dict[str, Any], valu
     return Statement(alias, shape.sql, params, fetch=FETCH_NONE, model=model)
 
 
+def _sliced(backend: Any, shape: ExpressShape, kwargs: dict[str, Any], tail: _Tail | None) -> tuple[Any, list[Any]]:
+    """The SQL and parameters of a fetch, with the tail's slice as LIMIT/OFFSET ((None, ...) if it cannot)."""
+    params = shape.params(kwargs)
+    if tail is None or (tail[1] is None and tail[2] is None):
+        return shape.sql, params
+    if not shape.sliceable:
+        return None, params
+    start, stop = tail[1], tail[2]
+    # Query.set_limits() on a fresh query
+    low, high = 0, stop
+    if start is not None:
+        low = start if high is None else min(high, start)
+    if not low and high is None:
+        return shape.sql, params
+    limit_sql, limit_params = backend.ops.limit_offset_sql(low, high)
+    params.extend(limit_params)
+    return f"{shape.sql} {limit_sql}", params
+
+
 def _ready(
-    kind: str, model: Any, using: str | None, where: dict[str, Any], values: dict[str, Any] | None = None
+    kind: str,
+    model: Any,
+    using: str | None,
+    where: dict[str, Any],
+    values: dict[str, Any] | None = None,
+    order: tuple[str, ...] | None = None,
 ) -> tuple[str, Any, ExpressShape] | None:
     """``(alias, backend, shape)`` when the lane applies to this call, else None.
 
@@ -314,24 +349,37 @@ def _ready(
     key: tuple[Any, ...] = (kind, model, tuple(where))
     if values is not None:
         key += (tuple(values),)
+    if order is not None:
+        key += ("order", order)
     shape = backend.compile_cache.get(key)
     if shape is None:
-        shape = _shape(backend, kind, model, where, values)
+        shape = _shape(backend, key, kind, model, where, values, order)
     return (alias, backend, shape) if shape else None
 
 
-def _shape(backend: Any, kind: str, model: Any, where: dict[str, Any], values: dict[str, Any] | None) -> Any:
-    """Compile a shape (cached in the alias's compile cache; ``False`` when it does not qualify)."""
-    key: tuple[Any, ...] = (kind, model, tuple(where))
-    if values is not None:
-        key += (tuple(values),)
-    shape = _build(backend, kind, model, where, values)
-    cache = backend.compile_cache
-    cache[key] = shape
+def _shape(
+    backend: Any,
+    key: tuple[Any, ...],
+    kind: str,
+    model: Any,
+    where: dict[str, Any],
+    values: dict[str, Any] | None = None,
+    order: tuple[str, ...] | None = None,
+) -> Any:
+    """Compile a shape and cache it under ``key`` in the alias's compile cache (``False``: it does not qualify)."""
+    shape = _build(backend, kind, model, where, values, order)
+    backend.compile_cache[key] = shape
     return shape
 
 
-def _build(backend: Any, kind: str, model: Any, where: dict[str, Any], values: dict[str, Any] | None) -> Any:
+def _build(
+    backend: Any,
+    kind: str,
+    model: Any,
+    where: dict[str, Any],
+    values: dict[str, Any] | None,
+    order: tuple[str, ...] | None = None,
+) -> Any:
     from dorm.expressions import Col, Expression, Q, Value
     from dorm.lookups import In, IsNull, Lookup, Range
     from dorm.sql.cache import compiled
@@ -354,7 +402,11 @@ def _build(backend: Any, kind: str, model: Any, where: dict[str, Any], values: d
         ):
             return False
     if kind in (FIRST, FETCH):
-        q.apply_default_ordering()  # Meta.ordering, as the general path
+        if order is not None:  # order_by(*names), as QuerySet.order_by() does it
+            q.add_ordering(order)
+            if not order:
+                q.clear_ordering()
+        q.apply_default_ordering()  # Meta.ordering, as the general path (a no-op after order_by)
         if kind == FIRST and not q.order_by:
             q.add_ordering(["pk"])
         if len(q.alias_map) > 1:  # an ordering across a relation joins: not a one-table shape
@@ -397,7 +449,28 @@ def _build(backend: Any, kind: str, model: Any, where: dict[str, Any], values: d
     if kind in (GET, FIRST, FETCH):
         hydrate(plan, [], backend.alias)  # generates the plan's hydrator once
         make = plan.hydrator
-    return ExpressShape(sql, binders, tail, make, tuple(set_binders))
+    shape = ExpressShape(sql, binders, tail, make, tuple(set_binders))
+    if kind == FETCH and not tail:
+        shape.sliceable = _limits_append(backend, q, sql, params)
+    return shape
+
+
+def _limits_append(backend: Any, query: Any, sql: str, params: list[Any]) -> bool:
+    """True when the compiler puts a slice's LIMIT/OFFSET at the very end of this query's SQL.
+
+    Checked on three probe slices (limit only, offset only, both), so a
+    backend whose compiler does otherwise keeps every slice on the general path.
+    """
+    from dorm.sql.cache import compiled
+
+    for start, stop in ((None, 2), (3, None), (1, 4)):
+        probe = query.clone()
+        probe.set_limits(start, stop)
+        probe_sql, probe_params, _plan = compiled(probe, backend)
+        limit_sql, limit_params = backend.ops.limit_offset_sql(probe.low, probe.high)
+        if probe_sql != f"{sql} {limit_sql}" or probe_params != params + limit_params:
+            return False
+    return True
 
 
 def _binder(lookup: Any, backend: Any) -> Callable[[Any], Any]:

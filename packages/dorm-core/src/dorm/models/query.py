@@ -47,6 +47,7 @@ class QuerySet(Generic[M]):
         "model",
         "_query",
         "_fast_kwargs",
+        "_fast_tail",
         "_db",
         "_result_cache",
         "_prefetch",
@@ -62,6 +63,9 @@ class QuerySet(Generic[M]):
         self._query = query
         #: ``filter(**kwargs)`` on a fresh queryset, validated but not yet added to a Query
         self._fast_kwargs: dict[str, Any] | None = None
+        #: ``order_by(*names)`` / one slice on such a queryset, not yet in a Query:
+        #: ``(names or None for Meta.ordering, start, stop)``
+        self._fast_tail: tuple[tuple[str, ...] | None, int | None, int | None] | None = None
         self._db = using
         self._result_cache: list[Any] | None = None
         self._prefetch: tuple[Any, ...] = ()
@@ -85,12 +89,23 @@ class QuerySet(Generic[M]):
             if pending is not None:
                 self._fast_kwargs = None
                 q.add_q(Q(**pending))
+            tail = self._fast_tail
+            if tail is not None:
+                self._fast_tail = None
+                order, start, stop = tail
+                if order is not None:
+                    q.add_ordering(order)
+                    if not order:
+                        q.clear_ordering()
+                if start is not None or stop is not None:
+                    q.set_limits(start, stop)
         return q
 
     @query.setter
     def query(self, value: Query) -> None:
         self._query = value
         self._fast_kwargs = None
+        self._fast_tail = None
 
     @classmethod
     def _from_keywords(cls, model: type[M], using: str | None, kwargs: dict[str, Any]) -> QuerySet[M]:
@@ -112,8 +127,20 @@ class QuerySet(Generic[M]):
         qs.model = self.model
         qs._query = self.query.clone()
         qs._fast_kwargs = None
+        qs._fast_tail = None
         qs._db = self._db
         qs._result_cache = None
+        qs._prefetch = self._prefetch
+        qs._sticky_write = self._sticky_write
+        qs._origin = self._origin
+        qs._known_related_objects = self._known_related_objects
+        return qs
+
+    def _with_tail(self, tail: tuple[tuple[str, ...] | None, int | None, int | None]) -> QuerySet[M]:
+        """A copy of this fresh queryset with ``order_by``/slice ``tail`` pending (no Query built)."""
+        qs = QuerySet(self.model, None, self._db)
+        qs._fast_kwargs = self._fast_kwargs
+        qs._fast_tail = tail
         qs._prefetch = self._prefetch
         qs._sticky_write = self._sticky_write
         qs._origin = self._origin
@@ -126,7 +153,14 @@ class QuerySet(Generic[M]):
 
     def filter(self, *args: Any, **kwargs: Any) -> QuerySet[M]:
         """Rows matching every condition (``Q`` objects and ``name__lookup=value``)."""
-        if not args and kwargs and self._query is None and self._fast_kwargs is None and type(self) is QuerySet:
+        if (
+            not args
+            and kwargs
+            and self._query is None
+            and self._fast_kwargs is None
+            and self._fast_tail is None
+            and type(self) is QuerySet
+        ):
             # A fresh queryset: keep the keywords (validated) and build the Query only if needed.
             qs = QuerySet._from_keywords(self.model, self._db, kwargs)
             qs._prefetch = self._prefetch
@@ -167,6 +201,10 @@ class QuerySet(Generic[M]):
 
     def order_by(self, *fields: Any) -> QuerySet[M]:
         """Order by field names (``"-name"`` descending, ``"?"`` random) or expressions (``F("x").desc()``)."""
+        if self._query is None and self._fast_tail is None and type(self) is QuerySet:
+            names = _plain_ordering(self.model, fields)
+            if names is not None:
+                return self._with_tail((names, None, None))
         self._check_not_sliced("order_by")
         qs = self._clone()
         qs.query.add_ordering(fields)
@@ -409,7 +447,7 @@ class QuerySet(Generic[M]):
         if cache is None:
             guards.check_sync_access(self.model, method)
             if self._express_ready():
-                found = express.fetch(self.model, self._db, self._fast_kwargs or {}, method)
+                found = express.fetch(self.model, self._db, self._fast_kwargs or {}, method, self._fast_tail)
                 if found is not MISS:
                     self._result_cache = found
                     return found  # type: ignore[no-any-return]
@@ -430,7 +468,7 @@ class QuerySet(Generic[M]):
         cache = self._result_cache
         if cache is None:
             if self._express_ready():
-                found = await express.afetch(self.model, self._db, self._fast_kwargs or {})
+                found = await express.afetch(self.model, self._db, self._fast_kwargs or {}, self._fast_tail)
                 if found is not MISS:
                     self._result_cache = found
                     return found  # type: ignore[no-any-return]
@@ -461,6 +499,12 @@ class QuerySet(Generic[M]):
                 raise ValueError("Slicing with a step is not supported.")
             if self._result_cache is not None:
                 return self._result_cache[k]
+            if self._query is None and type(self) is QuerySet:
+                tail = self._fast_tail
+                if tail is None:
+                    return self._with_tail((None, k.start, k.stop))
+                if tail[1] is None and tail[2] is None:
+                    return self._with_tail((tail[0], k.start, k.stop))
             qs = self._clone()
             qs.query.set_limits(k.start, k.stop)
             return qs
@@ -516,14 +560,26 @@ class QuerySet(Generic[M]):
     def get(self, *args: Any, **kwargs: Any) -> M:
         """The one row matching; ``DoesNotExist`` / ``MultipleObjectsReturned`` otherwise."""
         guards.check_sync_access(self.model, "get")
-        if not args and self._query is None and self._fast_kwargs is None and not self._prefetch:
+        if (
+            not args
+            and self._query is None
+            and self._fast_kwargs is None
+            and self._fast_tail is None
+            and not self._prefetch
+        ):
             found = express.get(self.model, self._db, kwargs)
             if found is not MISS:
                 return found  # type: ignore[no-any-return]
         return drive(self._op_get(args, kwargs), "get")
 
     async def aget(self, *args: Any, **kwargs: Any) -> M:
-        if not args and self._query is None and self._fast_kwargs is None and not self._prefetch:
+        if (
+            not args
+            and self._query is None
+            and self._fast_kwargs is None
+            and self._fast_tail is None
+            and not self._prefetch
+        ):
             found = await express.aget(self.model, self._db, kwargs)
             if found is not MISS:
                 return found  # type: ignore[no-any-return]
@@ -564,14 +620,14 @@ class QuerySet(Generic[M]):
     def first(self) -> M | None:
         """The first row (by the ordering, else by pk), or ``None``."""
         guards.check_sync_access(self.model, "first")
-        if self._express_ready():
+        if self._express_ready() and self._fast_tail is None:
             found = express.first(self.model, self._db, self._fast_kwargs or {})
             if found is not MISS:
                 return found  # type: ignore[no-any-return]
         return drive(self._op_first(False), "first")
 
     async def afirst(self) -> M | None:
-        if self._express_ready():
+        if self._express_ready() and self._fast_tail is None:
             found = await express.afirst(self.model, self._db, self._fast_kwargs or {})
             if found is not MISS:
                 return found  # type: ignore[no-any-return]
@@ -642,14 +698,14 @@ class QuerySet(Generic[M]):
     def exists(self) -> bool:
         """True when at least one row matches (``SELECT 1 ... LIMIT 1``)."""
         guards.check_sync_access(self.model, "exists")
-        if self._express_ready():
+        if self._express_ready() and self._fast_tail is None:
             found = express.exists(self.model, self._db, self._fast_kwargs or {})
             if found is not MISS:
                 return found  # type: ignore[no-any-return]
         return drive(self._op_exists(), "exists")
 
     async def aexists(self) -> bool:
-        if self._express_ready():
+        if self._express_ready() and self._fast_tail is None:
             found = await express.aexists(self.model, self._db, self._fast_kwargs or {})
             if found is not MISS:
                 return found  # type: ignore[no-any-return]
@@ -682,14 +738,24 @@ class QuerySet(Generic[M]):
         """The number of matching rows (``SELECT COUNT(*)``; the cached length if evaluated)."""
         if self.model._meta.async_only:
             raise guards.sync_access_error(self.model, "count")
-        if self._query is None and self._result_cache is None and self._known_related_objects is None:
+        if (
+            self._query is None
+            and self._fast_tail is None
+            and self._result_cache is None
+            and self._known_related_objects is None
+        ):
             found = express.count(self.model, self._db, self._fast_kwargs or {})
             if found is not MISS:
                 return found  # type: ignore[no-any-return]
         return drive(self._op_count(), "count")
 
     async def acount(self) -> int:
-        if self._query is None and self._result_cache is None and self._known_related_objects is None:
+        if (
+            self._query is None
+            and self._fast_tail is None
+            and self._result_cache is None
+            and self._known_related_objects is None
+        ):
             found = await express.acount(self.model, self._db, self._fast_kwargs or {})
             if found is not MISS:
                 return found  # type: ignore[no-any-return]
@@ -889,7 +955,7 @@ class QuerySet(Generic[M]):
         guards.check_sync_access(self.model, "update")
         guards.check_writable(self.model, "update")
         pending = self._fast_kwargs
-        if pending is not None and self._query is None and not self._sticky_write:
+        if pending is not None and self._query is None and self._fast_tail is None and not self._sticky_write:
             found = express.update(self.model, self._db, pending, kwargs)
             if found is not MISS:
                 return found  # type: ignore[no-any-return]
@@ -898,7 +964,7 @@ class QuerySet(Generic[M]):
     async def aupdate(self, **kwargs: Any) -> int:
         guards.check_writable(self.model, "aupdate")
         pending = self._fast_kwargs
-        if pending is not None and self._query is None and not self._sticky_write:
+        if pending is not None and self._query is None and self._fast_tail is None and not self._sticky_write:
             found = await express.aupdate(self.model, self._db, pending, kwargs)
             if found is not MISS:
                 return found  # type: ignore[no-any-return]
@@ -1121,6 +1187,33 @@ class QuerySet(Generic[M]):
 
     async def aexplain(self, format: str | None = None, **options: Any) -> str:
         return await adrive(self._op_explain(format, options))
+
+
+#: ``(model, names)`` -> the names when they are plain orderings of the model (else None), checked once
+_plain_orderings: dict[tuple[Any, tuple[Any, ...]], tuple[str, ...] | None] = {}
+
+
+def _plain_ordering(model: Any, fields: tuple[Any, ...]) -> tuple[str, ...] | None:
+    """``fields`` when every one is a field name (``"-x"``, ``"x"``) ``order_by()`` accepts, else None.
+
+    Raises ``FieldError`` for an unknown name now, as ``order_by()`` always does.
+    """
+    key = (model, fields)
+    try:
+        return _plain_orderings[key]
+    except (KeyError, TypeError):  # TypeError: an unhashable expression among the fields
+        pass
+    names: tuple[str, ...] | None = None
+    if all(isinstance(f, str) and f != "?" for f in fields):
+        Query(model).add_ordering(fields)  # FieldError for a bad name
+        names = tuple(fields)
+    if len(_plain_orderings) > 4096:
+        _plain_orderings.clear()
+    try:
+        _plain_orderings[key] = names
+    except TypeError:
+        pass
+    return names
 
 
 #: per model, the filter keyword names already checked (checking builds a probe Query)
