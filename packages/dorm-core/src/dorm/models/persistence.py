@@ -71,7 +71,8 @@ def _db_default_marker() -> Any:
 def _insert_sql(
     wrapper: Any, model: Any, fields: tuple[Any, ...], rows: int, returning: tuple[Any, ...], conflict: tuple[Any, ...]
 ) -> str:
-    key = ("insert", model, tuple(f.column for f in fields), rows, tuple(f.column for f in returning), conflict)
+    # fields are identity-hashed objects of one model: they key the cache as well as their columns would
+    key = ("insert", model, fields, rows, returning, conflict)
     cache = wrapper.compile_cache
     sql: str | None = cache.get(key)
     if sql is None:
