@@ -128,19 +128,19 @@ class QuerySet(Generic[M]):
         qs._query = self.query.clone()
         qs._fast_kwargs = None
         qs._fast_tail = None
-        qs._db = self._db
         qs._result_cache = None
-        qs._prefetch = self._prefetch
-        qs._sticky_write = self._sticky_write
-        qs._origin = self._origin
-        qs._known_related_objects = self._known_related_objects
-        return qs
+        return self._carry_context(qs)
 
     def _with_tail(self, tail: tuple[tuple[str, ...] | None, int | None, int | None]) -> QuerySet[M]:
         """A copy of this fresh queryset with ``order_by``/slice ``tail`` pending (no Query built)."""
         qs = QuerySet(self.model, None, self._db)
         qs._fast_kwargs = self._fast_kwargs
         qs._fast_tail = tail
+        return self._carry_context(qs)
+
+    def _carry_context(self, qs: QuerySet[M]) -> QuerySet[M]:
+        """``qs`` with this queryset's alias, prefetches, write stickiness, origin and known related objects."""
+        qs._db = self._db
         qs._prefetch = self._prefetch
         qs._sticky_write = self._sticky_write
         qs._origin = self._origin
@@ -162,11 +162,7 @@ class QuerySet(Generic[M]):
             and type(self) is QuerySet
         ):
             # A fresh queryset: keep the keywords (validated) and build the Query only if needed.
-            qs = QuerySet._from_keywords(self.model, self._db, kwargs)
-            qs._prefetch = self._prefetch
-            qs._origin = self._origin
-            qs._known_related_objects = self._known_related_objects
-            return qs
+            return self._carry_context(QuerySet._from_keywords(self.model, self._db, kwargs))
         qs = self._clone()
         if args or kwargs:
             self._check_not_sliced("filter")
