@@ -215,6 +215,34 @@ def test_terminated_pooled_connections_are_survived_async(configure_pg: Any, pg:
     asyncio.run(main())
 
 
+def test_terminated_connections_are_survived_by_orm_reads(configure_pg: Any, pg: Any) -> None:
+    """The express lane's reads (get, count, iteration) retry a terminated session like execute() does."""
+    app = configure_pg(MIN_POOL_SIZE=2, MAX_POOL_SIZE=2, POOL_TIMEOUT=5)
+
+    class Gauge(dorm.Model):
+        name = dorm.CharField(max_length=20)
+
+        class Meta:
+            app_label = "faults"
+            db_table = "faults_gauge"
+
+    conn = dorm.get_connection()
+    conn.execute("DROP TABLE IF EXISTS faults_gauge")
+    conn.execute("CREATE TABLE faults_gauge (id bigserial PRIMARY KEY, name varchar(20) NOT NULL)")
+    first = Gauge.objects.create(name="a")
+    Gauge.objects.create(name="b")
+    for _round in range(3):
+        backend = connections["default"]
+        held = [backend.acquire() for _ in range(2)]
+        for c in held:
+            backend.release(c)
+        assert pg.terminate(app) == 2
+        _wait_until(lambda: pg.connections(app) == 0)
+        assert Gauge.objects.get(pk=first.pk).name == "a"
+        assert Gauge.objects.filter(name="b").count() == 1
+        assert [g.name for g in Gauge.objects.order_by("name")[:2]] == ["a", "b"]
+
+
 def test_connection_killed_mid_atomic_commits_nothing(configure_pg: Any, pg: Any) -> None:
     app = configure_pg(MAX_POOL_SIZE=2)
     conn = dorm.get_connection()
