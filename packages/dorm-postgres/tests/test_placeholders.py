@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import dorm
-from dorm_postgres.placeholders import native
+from dorm.backends.base.placeholders import to_numbered as native
 
 pytestmark = pytest.mark.postgres
 

@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar, Final
 
 from dorm.backends.base.operations import BaseDatabaseOperations
 
 __all__ = ["DatabaseOperations"]
 
-_FORMAT_TOKEN: Final = re.compile(r"%[s%]")
-_CONVERTED_CACHE_LIMIT: Final = 512
-
-
-def _token_to_qmark(match: re.Match[str]) -> str:
-    return "?" if match.group() == "%s" else "%"
-
 
 class DatabaseOperations(BaseDatabaseOperations):
-    #: The duckdb driver uses the ``qmark`` paramstyle.
+    #: The duckdb driver uses the ``qmark`` paramstyle (raw SQL's ``%s`` is converted by the base class).
     param_placeholder: ClassVar[str] = "?"
-
-    def __init__(self, wrapper: Any) -> None:
-        super().__init__(wrapper)
-        self._converted: dict[str, str] = {}
-
-    def convert_raw_placeholders(self, sql: str, params: Any) -> str:
-        """``%s`` -> ``?`` and ``%%`` -> ``%``; SQL run without parameters is left untouched."""
-        if params is None or "%" not in sql:
-            return sql
-        converted = self._converted.get(sql)
-        if converted is None:
-            converted = _FORMAT_TOKEN.sub(_token_to_qmark, sql)
-            if len(self._converted) >= _CONVERTED_CACHE_LIMIT:
-                self._converted.clear()
-            self._converted[sql] = converted
-        return converted
 
     #: DuckDB has ILIKE (with ESCAPE); LIKE is case-sensitive.
     lookup_templates: ClassVar[dict[str, str]] = {

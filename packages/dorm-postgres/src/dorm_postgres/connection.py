@@ -36,9 +36,9 @@ import psycopg
 from psycopg.pq import ExecStatus, TransactionStatus
 
 from dorm.backends.base.connection import BaseAsyncConnection, BaseConnection
+from dorm.backends.base.placeholders import to_numbered
 from dorm.backends.base.statement import FETCH_ALL, FETCH_NONE, Statement
 from dorm_postgres.errors import is_session_terminated, translate_error
-from dorm_postgres.placeholders import native
 
 if TYPE_CHECKING:
     from dorm_postgres.base import DatabaseWrapper
@@ -87,7 +87,7 @@ def _fill(cur: Any, stmt: Statement) -> None:
 
 def _cursor(raw: psycopg.Connection[Any], sql: str, params: Any) -> tuple[psycopg.Cursor[Any], str]:
     """A cursor for ``sql`` and the text to send: a raw cursor and ``$n`` SQL when convertible."""
-    if params is not None and (converted := native(sql)) is not None:
+    if params is not None and (converted := to_numbered(sql)) is not None:
         return psycopg.RawCursor(raw), converted
     return raw.cursor(), sql
 
@@ -279,7 +279,7 @@ class PgConnection(BaseConnection):
 
 
 def _acursor(raw: psycopg.AsyncConnection[Any], sql: str, params: Any) -> tuple[psycopg.AsyncCursor[Any], str]:
-    if params is not None and (converted := native(sql)) is not None:
+    if params is not None and (converted := to_numbered(sql)) is not None:
         return psycopg.AsyncRawCursor(raw), converted
     return raw.cursor(), sql
 

@@ -7,47 +7,18 @@ the query engine adds to this section).
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar, Final
 
 from dorm.backends.base.operations import BaseDatabaseOperations
 
 __all__ = ["DatabaseOperations"]
 
-_FORMAT_TOKEN: Final = re.compile(r"%[s%]")
-_CONVERTED_CACHE_LIMIT: Final = 512
-
-
-def _token_to_qmark(match: re.Match[str]) -> str:
-    return "?" if match.group() == "%s" else "%"
-
 
 class DatabaseOperations(BaseDatabaseOperations):
     # -- placeholders -----------------------------------------------------------
 
-    #: sqlite3 uses the ``qmark`` paramstyle.
+    #: sqlite3 uses the ``qmark`` paramstyle (raw SQL's ``%s`` is converted by the base class).
     param_placeholder: ClassVar[str] = "?"
-
-    def __init__(self, wrapper: Any) -> None:
-        super().__init__(wrapper)
-        self._converted: dict[str, str] = {}
-
-    def convert_raw_placeholders(self, sql: str, params: Any) -> str:
-        """``%s`` -> ``?`` and ``%%`` -> ``%`` (DB-API ``format`` style).
-
-        Like the ``format`` paramstyle drivers, SQL run without parameters
-        (``params is None``) is left untouched, so ``LIKE 'a%'`` needs no
-        doubling there.
-        """
-        if params is None or "%" not in sql:
-            return sql
-        converted = self._converted.get(sql)
-        if converted is None:
-            converted = _FORMAT_TOKEN.sub(_token_to_qmark, sql)
-            if len(self._converted) >= _CONVERTED_CACHE_LIMIT:
-                self._converted.clear()
-            self._converted[sql] = converted
-        return converted
 
     # -- lookups and date functions ---------------------------------------------
     # (SQLite-specific overrides of the base class's lookup operators and date

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from dorm.backends.base.placeholders import to_qmark
+
 if TYPE_CHECKING:
     from dorm.backends.base.base import BaseDatabaseWrapper
 
@@ -37,9 +39,14 @@ class BaseDatabaseOperations:
     def convert_raw_placeholders(self, sql: str, params: Any) -> str:
         """Raw SQL uses ``%s`` placeholders on every backend (``%%`` for a literal ``%``).
 
-        Backends whose driver wants another style translate here.
+        A backend whose :attr:`param_placeholder` is ``?`` (the ``qmark``
+        paramstyle) gets ``%s`` -> ``?`` and ``%%`` -> ``%``, cached per text
+        (:mod:`dorm.backends.base.placeholders`); SQL run without parameters
+        is left as written.  Other styles override this.
         """
-        return sql
+        if params is None or self.param_placeholder != "?" or "%" not in sql:
+            return sql
+        return to_qmark(sql)
 
     # ------------------------------------------------------------------
     # Query-engine hooks (generic SQL; backends override only what differs).
