@@ -95,7 +95,7 @@ class Avg(Aggregate):
         for source in self.source_expressions:
             if isinstance(source.output_field, DecimalField):
                 return source.output_field
-        return _float_result()
+        return _FloatResult()
 
 
 class Min(Aggregate):
@@ -117,10 +117,6 @@ class _FloatResult(FloatField[Any]):
 
     def get_db_converter(self, wrapper: Any) -> Any:
         return _to_float
-
-
-def _float_result() -> Any:
-    return _FloatResult()
 
 
 def _to_float(value: Any) -> Any:

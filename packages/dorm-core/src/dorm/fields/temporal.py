@@ -37,6 +37,19 @@ class _AutoNowMixin:
     auto_now: bool
     auto_now_add: bool
 
+    attname: str
+
+    def _current(self) -> Any:
+        """The value ``auto_now`` / ``auto_now_add`` store (the field's kind of "now")."""
+        raise NotImplementedError
+
+    def pre_save(self, instance: Model, add: bool) -> Any:
+        if self.auto_now or (self.auto_now_add and add):
+            value = self._current()
+            instance.__dict__[self.attname] = value
+            return value
+        return instance.__dict__.get(self.attname)
+
     def _init_auto(self, kwargs: dict[str, Any], auto_now: bool, auto_now_add: bool) -> None:
         self.auto_now = auto_now
         self.auto_now_add = auto_now_add
@@ -89,12 +102,8 @@ class DateField(_AutoNowMixin, Field[_T]):
             f"'{getattr(self, 'name', 'value')}' must be a date (YYYY-MM-DD); got {value!r}.", code="invalid"
         )
 
-    def pre_save(self, instance: Model, add: bool) -> Any:
-        if self.auto_now or (self.auto_now_add and add):
-            value = now().date()
-            instance.__dict__[self.attname] = value
-            return value
-        return super().pre_save(instance, add)
+    def _current(self) -> dt.date:
+        return now().date()
 
     def get_db_prep_value(self, value: Any, wrapper: BaseDatabaseWrapper, prepared: bool = False) -> Any:
         if not prepared:
@@ -167,12 +176,8 @@ class DateTimeField(DateField[_T]):
             return result.replace(tzinfo=_UTC) if result.tzinfo is None else result
         return result
 
-    def pre_save(self, instance: Model, add: bool) -> Any:
-        if self.auto_now or (self.auto_now_add and add):
-            value = now()
-            instance.__dict__[self.attname] = value
-            return value
-        return instance.__dict__.get(self.attname)
+    def _current(self) -> dt.datetime:
+        return now()
 
     def get_db_prep_value(self, value: Any, wrapper: BaseDatabaseWrapper, prepared: bool = False) -> Any:
         if not prepared:
@@ -244,12 +249,8 @@ class TimeField(_AutoNowMixin, Field[_T]):
             f"'{getattr(self, 'name', 'value')}' must be a time (HH:MM[:SS]); got {value!r}.", code="invalid"
         )
 
-    def pre_save(self, instance: Model, add: bool) -> Any:
-        if self.auto_now or (self.auto_now_add and add):
-            value = dt.datetime.now().time()
-            instance.__dict__[self.attname] = value
-            return value
-        return instance.__dict__.get(self.attname)
+    def _current(self) -> dt.time:
+        return dt.datetime.now().time()
 
     def get_db_prep_value(self, value: Any, wrapper: BaseDatabaseWrapper, prepared: bool = False) -> Any:
         if not prepared:
