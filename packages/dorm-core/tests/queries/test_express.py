@@ -138,6 +138,15 @@ async def test_order_by_and_slice_async(people: list[Author], spy_express: list[
     assert spy_express == ["afetch", "afetch"]
 
 
+def test_an_evaluated_queryset_counts_from_its_cache(people: list[Author], spy_express: list[str]) -> None:
+    qs = Author.objects.filter(age=30)
+    assert len(qs) == 2
+    Author.objects.create(name="dan", age=30)  # not seen: the queryset was evaluated already
+    assert qs.count() == 2 and qs.exists()
+    assert spy_express == ["fetch"]
+    assert Author.objects.filter(age=30).count() == 3
+
+
 def test_meta_ordering_is_kept(create_tables: Callable[..., None], spy_express: list[str]) -> None:
     class Ranked(dorm.Model):
         name = dorm.CharField(max_length=10)

@@ -41,6 +41,7 @@ from dorm.backends.base.statement import FETCH_NONE, Statement
 from dorm.db import executor
 from dorm.db.connections import DEFAULT_DB_ALIAS, connections
 from dorm.db.router import router
+from dorm.sql.query import sliced_limits
 
 __all__ = [
     "MISS",
@@ -310,11 +311,7 @@ def _sliced(backend: Any, shape: ExpressShape, kwargs: dict[str, Any], tail: _Ta
         return shape.sql, params
     if not shape.sliceable:
         return None, params
-    start, stop = tail[1], tail[2]
-    # Query.set_limits() on a fresh query
-    low, high = 0, stop
-    if start is not None:
-        low = start if high is None else min(high, start)
+    low, high = sliced_limits(0, None, tail[1], tail[2])  # as Query.set_limits() on a fresh query
     if not low and high is None:
         return shape.sql, params
     limit_sql, limit_params = backend.ops.limit_offset_sql(low, high)
@@ -403,9 +400,7 @@ def _build(
             return False
     if kind in (FIRST, FETCH):
         if order is not None:  # order_by(*names), as QuerySet.order_by() does it
-            q.add_ordering(order)
-            if not order:
-                q.clear_ordering()
+            q.order_by_names(order)
         q.apply_default_ordering()  # Meta.ordering, as the general path (a no-op after order_by)
         if kind == FIRST and not q.order_by:
             q.add_ordering(["pk"])

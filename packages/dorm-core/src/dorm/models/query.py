@@ -94,9 +94,7 @@ class QuerySet(Generic[M]):
                 self._fast_tail = None
                 order, start, stop = tail
                 if order is not None:
-                    q.add_ordering(order)
-                    if not order:
-                        q.clear_ordering()
+                    q.order_by_names(order)
                 if start is not None or stop is not None:
                     q.set_limits(start, stop)
         return q
@@ -203,9 +201,7 @@ class QuerySet(Generic[M]):
                 return self._with_tail((names, None, None))
         self._check_not_sliced("order_by")
         qs = self._clone()
-        qs.query.add_ordering(fields)
-        if not fields:
-            qs.query.clear_ordering()
+        qs.query.order_by_names(fields)
         return qs
 
     def reverse(self) -> QuerySet[M]:

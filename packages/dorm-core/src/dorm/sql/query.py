@@ -682,6 +682,12 @@ class Query:
         self.order_by = tuple(resolved)
         self.default_ordering = False
 
+    def order_by_names(self, items: Sequence[Any]) -> None:
+        """What ``QuerySet.order_by(*items)`` does: this ordering, or none at all for no items."""
+        self.add_ordering(items)
+        if not items:
+            self.clear_ordering()
+
     def apply_default_ordering(self) -> None:
         if self.order_by is None and self.default_ordering:
             ordering = self.model._meta.ordering
@@ -704,10 +710,7 @@ class Query:
     # -- slicing -------------------------------------------------------------
 
     def set_limits(self, low: int | None = None, high: int | None = None) -> None:
-        if high is not None:
-            self.high = self.low + high if self.high is None else min(self.high, self.low + high)
-        if low is not None:
-            self.low = self.low + low if self.high is None else min(self.high, self.low + low)
+        self.low, self.high = sliced_limits(self.low, self.high, low, high)
 
     def needs_pk_subquery(self) -> bool:
         """UPDATE/DELETE with joins or a slice target rows through ``pk IN (SELECT ...)``."""
@@ -794,6 +797,15 @@ class Query:
 
     def __repr__(self) -> str:
         return f"<Query {self.kind} {self.model.__name__}>"
+
+
+def sliced_limits(low: int, high: int | None, start: int | None, stop: int | None) -> tuple[int, int | None]:
+    """``(low, high)`` row bounds after slicing ``[start:stop]`` rows that were ``[low:high]``."""
+    if stop is not None:
+        high = low + stop if high is None else min(high, low + stop)
+    if start is not None:
+        low = low + start if high is None else min(high, low + start)
+    return low, high
 
 
 class NothingNode(Expression):
