@@ -99,22 +99,15 @@ class AlterField(_FieldOperation):
         ms.get_field(self.name)
         ms.fields[self.name] = field
 
-    def _alter(
+    def database_forwards(
         self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
     ) -> None:
         model, old = _bound(from_state, app_label, self.model_name, self.name)
         _, new = _bound(to_state, app_label, self.model_name, self.name)
         editor.alter_field(model, old, new)
 
-    def database_forwards(
-        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
-    ) -> None:
-        self._alter(app_label, editor, from_state, to_state)
-
-    def database_backwards(
-        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
-    ) -> None:
-        self._alter(app_label, editor, from_state, to_state)
+    # going back is the same change between the states, which the executor passes swapped
+    database_backwards = database_forwards
 
     def describe(self) -> str:
         return f"Alter field {self.name} on {self.model_name}"

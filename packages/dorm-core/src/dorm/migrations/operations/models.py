@@ -239,22 +239,15 @@ class AlterUniqueTogether(_ModelOption):
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         self._model(app_label, state).options["unique_together"] = list(self.unique_together)
 
-    def _alter(
+    def database_forwards(
         self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
     ) -> None:
         old = from_state.get(app_label, self.model_name).options["unique_together"]
         new = to_state.get(app_label, self.model_name).options["unique_together"]
         editor.alter_unique_together(from_state.render(app_label, self.model_name), old, new)
 
-    def database_forwards(
-        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
-    ) -> None:
-        self._alter(app_label, editor, from_state, to_state)
-
-    def database_backwards(
-        self, app_label: str, editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
-    ) -> None:
-        self._alter(app_label, editor, from_state, to_state)
+    # going back is the same change between the states, which the executor passes swapped
+    database_backwards = database_forwards
 
     def describe(self) -> str:
         return f"Alter unique_together of {self.model_name} ({len(self.unique_together)} set(s))"
