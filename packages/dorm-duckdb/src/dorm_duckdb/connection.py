@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
 
-from dorm.backends.base.connection import BaseConnection
 from dorm.backends.base.statement import FETCH_ALL, FETCH_NONE, FETCH_ONE, Statement
+from dorm.backends.threaded import ThreadedConnection
 from dorm.exceptions import ImproperlyConfigured
 from dorm_duckdb.errors import DRIVER_ERRORS, translate_error
 
@@ -81,14 +81,13 @@ def open_database(params: ConnectionParams) -> duckdb.DuckDBPyConnection:
         raise translate_error(error) from error
 
 
-class DuckDBConnection(BaseConnection):
+class DuckDBConnection(ThreadedConnection):
     """One DuckDB connection (``parent.cursor()``), used by one thread at a time."""
+
+    driver_errors = DRIVER_ERRORS
 
     def __init__(self, wrapper: BaseDatabaseWrapper, raw: duckdb.DuckDBPyConnection, timezone: str = "UTC") -> None:
         super().__init__(wrapper, raw)
-        self.closed = False
-        #: An extra connection of its thread (used while the thread's own one is in another context's transaction).
-        self.spare = False
         # The deadline timer may interrupt only while a statement runs (never the next one).
         self._running = False
         self._guard = threading.Lock()
@@ -183,20 +182,3 @@ class DuckDBConnection(BaseConnection):
             self.close()
 
     # -- lifecycle --------------------------------------------------------------
-
-    def cancel(self) -> None:
-        """Interrupt the running statement (safe from any thread)."""
-        if not self.closed:
-            self.raw.interrupt()
-
-    def is_usable(self) -> bool:
-        return not self.closed
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            self.raw.close()
-        except DRIVER_ERRORS:
-            pass

@@ -17,8 +17,8 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
-from dorm.backends.base.connection import BaseConnection
 from dorm.backends.base.statement import FETCH_ALL, FETCH_NONE, FETCH_ONE, Statement
+from dorm.backends.threaded import ThreadedConnection
 from dorm.exceptions import ImproperlyConfigured
 from dorm_sqlite.errors import translate_error
 from dorm_sqlite.functions import register_functions
@@ -135,16 +135,15 @@ def split_script(sql: str) -> list[str]:
     return statements
 
 
-class SQLiteConnection(BaseConnection):
+class SQLiteConnection(ThreadedConnection):
     """One ``sqlite3`` connection, used by one thread at a time."""
+
+    driver_errors = sqlite3.Error
 
     def __init__(self, wrapper: BaseDatabaseWrapper, raw: sqlite3.Connection, busy_timeout: float) -> None:
         super().__init__(wrapper, raw)
         self._cursor = raw.cursor()
         self._busy_timeout = busy_timeout
-        self.closed = False
-        #: An extra connection of its thread (used while the thread's own one is in another context's transaction).
-        self.spare = False
 
     # -- statements -------------------------------------------------------------
 
@@ -286,23 +285,6 @@ class SQLiteConnection(BaseConnection):
                 self.close()
 
     # -- lifecycle --------------------------------------------------------------
-
-    def cancel(self) -> None:
-        """Interrupt the running statement (safe from any thread)."""
-        if not self.closed:
-            self.raw.interrupt()
-
-    def is_usable(self) -> bool:
-        return not self.closed
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            self.raw.close()
-        except sqlite3.Error:
-            pass
 
     def __del__(self) -> None:
         # A thread that ends drops its thread-local connection: close the driver's too.

@@ -30,7 +30,7 @@ from threading import Lock
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
 
 from dorm.backends.base.base import BaseDatabaseWrapper
-from dorm.backends.base.connection import BaseAsyncConnection
+from dorm.backends.base.connection import BaseAsyncConnection, BaseConnection
 from dorm.backends.base.statement import Statement
 from dorm.exceptions import PoolTimeout
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ThreadBoundConnection",
+    "ThreadedConnection",
     "ThreadedBackend",
     "ThreadedDatabaseWrapper",
     "WorkerThreadAsyncConnection",
@@ -69,6 +70,41 @@ class ThreadBoundConnection(Protocol):
     def reset(self) -> None: ...
     def cancel(self) -> None: ...
     def close(self) -> None: ...
+
+
+class ThreadedConnection(BaseConnection):
+    """A convenient base for :class:`SyncConnection`: a DB-API connection with ``interrupt()``.
+
+    Keeps ``closed`` and ``spare`` (an extra connection of its thread, used
+    while the thread's own one is in another context's transaction), cancels
+    the running statement with the driver's ``interrupt()`` (safe from any
+    thread) and closes quietly.  dorm-sqlite and dorm-duckdb build on it.
+    """
+
+    #: the driver's error class(es): an error while closing is ignored
+    driver_errors: ClassVar[type[BaseException] | tuple[type[BaseException], ...]] = Exception
+
+    def __init__(self, wrapper: BaseDatabaseWrapper, raw: Any) -> None:
+        super().__init__(wrapper, raw)
+        self.closed = False
+        self.spare = False
+
+    def cancel(self) -> None:
+        """Interrupt the running statement (safe from any thread)."""
+        if not self.closed:
+            self.raw.interrupt()
+
+    def is_usable(self) -> bool:
+        return not self.closed
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.raw.close()
+        except self.driver_errors:
+            pass
 
 
 class ThreadedBackend(Protocol):
