@@ -87,13 +87,18 @@ class SQLCompiler:
     def visit_wrapper(self, node: Any) -> SQLResult:
         return self.compile(node.expression)
 
-    def visit_func(self, node: Any) -> SQLResult:
+    def _compile_each(self, exprs: Any) -> tuple[list[str], list[Any]]:
+        """The SQL of each expression, and their parameters in order."""
         parts: list[str] = []
         params: list[Any] = []
-        for e in node.source_expressions:
+        for e in exprs:
             sql, p = self.compile(e)
             parts.append(sql)
             params.extend(p)
+        return parts, params
+
+    def visit_func(self, node: Any) -> SQLResult:
+        parts, params = self._compile_each(node.source_expressions)
         return f"{node.function}({', '.join(parts)})", params
 
     def visit_length(self, node: Any) -> SQLResult:
@@ -101,12 +106,7 @@ class SQLCompiler:
         return f"{self.ops.length_function()}({sql})", params
 
     def visit_concat(self, node: Any) -> SQLResult:
-        parts: list[str] = []
-        params: list[Any] = []
-        for e in node.source_expressions:
-            sql, p = self.compile(e)
-            parts.append(sql)
-            params.extend(p)
+        parts, params = self._compile_each(node.source_expressions)
         return self.ops.concat_sql(parts), params
 
     def visit_now(self, node: Any) -> SQLResult:
@@ -118,12 +118,7 @@ class SQLCompiler:
         return self.ops.cast_sql(sql, db_type), params
 
     def visit_aggregate(self, node: Any) -> SQLResult:
-        parts: list[str] = []
-        params: list[Any] = []
-        for e in node.source_expressions:
-            sql, p = self.compile(e)
-            parts.append(sql)
-            params.extend(p)
+        parts, params = self._compile_each(node.source_expressions)
         distinct = "DISTINCT " if node.distinct else ""
         sql = f"{node.function}({distinct}{', '.join(parts)})"
         if node.filter is not None:
